@@ -1,0 +1,41 @@
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
+
+.PHONY: run test test-sqlite test-postgres lint format bench clean
+
+$(BIN)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet ".[test]"
+	touch $@
+
+run: $(BIN)/.installed
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	scripts/run.sh
+
+test: $(BIN)/.installed lint test-sqlite test-postgres
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(BIN)/.installed
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test-sqlite: $(BIN)/.installed
+	DATABASE_URL= $(BIN)/python -m pytest
+
+# The queue and API suites again, on PostgreSQL.
+test-postgres: $(BIN)/.installed
+	scripts/ensure_postgres.sh
+	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest tests/jobs tests/api
+
+bench: $(BIN)/.installed
+	$(BIN)/python bench/run.py $(if $(FULL),--full,--quick)
+
+clean:
+	rm -rf $(VENV) data/test

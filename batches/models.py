@@ -1,0 +1,34 @@
+from django.db import models
+from django.utils import timezone
+
+from ilios.ids import new_id
+
+
+class Batch(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        PROCESSING = "processing"
+        COMPLETED = "completed"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    id = models.CharField(primary_key=True, max_length=26, default=new_id, editable=False)
+    api_key = models.ForeignKey(
+        "ilios.ApiKey", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    total_documents = models.IntegerField(default=0)
+    completed_documents = models.IntegerField(default=0)
+    failed_documents = models.IntegerField(default=0)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    priority = models.SmallIntegerField(default=5)
+    retention_days = models.IntegerField(default=365)
+    metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "batches"
+
+    def __str__(self):
+        return f"batch {self.id}"

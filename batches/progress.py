@@ -1,0 +1,34 @@
+"""Batch counters, kept exact by updating them in the transaction that finishes a document."""
+
+from django.db.models import Case, F, Value, When
+
+from batches.models import Batch
+
+OPEN = (Batch.Status.PENDING, Batch.Status.PROCESSING)
+
+
+def document_finished(batch_id: str, succeeded: bool, now) -> None:
+    counter = "completed_documents" if succeeded else "failed_documents"
+    batch = Batch.objects.filter(id=batch_id)
+    batch.update(**{counter: F(counter) + 1})
+    batch.filter(status=Batch.Status.PENDING).update(status=Batch.Status.PROCESSING)
+    batch.filter(
+        status__in=OPEN,
+        total_documents__lte=F("completed_documents") + F("failed_documents"),
+    ).update(
+        status=Case(
+            When(completed_documents=0, then=Value(Batch.Status.FAILED)),
+            default=Value(Batch.Status.COMPLETED),
+        ),
+        completed_at=now,
+    )
+
+
+def documents_reopened(batch_counts: dict[str, int]) -> None:
+    """Failed documents of these batches get another try: {batch_id: how many}."""
+    for batch_id, count in batch_counts.items():
+        Batch.objects.filter(id=batch_id).update(
+            failed_documents=F("failed_documents") - count,
+            status=Batch.Status.PROCESSING,
+            completed_at=None,
+        )

@@ -1,0 +1,44 @@
+"""Engine lookup: one instance per engine per process, built on first use."""
+
+from __future__ import annotations
+
+import functools
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+from documents.engines.base import Engine
+
+ENGINE_CHOICES = ("auto", "local", "mistral")
+
+
+class UnknownEngine(ValueError):
+    pass
+
+
+def resolve(requested: str | None) -> str:
+    """The engine a request will use: `auto` is Mistral when a key is configured, else local."""
+    name = (requested or settings.OCR_ENGINE or "auto").lower()
+    if name == "auto":
+        return "mistral" if settings.MISTRAL_API_KEY else "local"
+    if name not in settings.ENGINES:
+        raise UnknownEngine(f"unknown engine {name!r}: use one of {', '.join(ENGINE_CHOICES)}")
+    if name == "mistral" and not settings.MISTRAL_API_KEY:
+        raise UnknownEngine("the mistral engine is not configured on this server (MISTRAL_API_KEY)")
+    return name
+
+
+@functools.cache
+def get_engine(name: str) -> Engine:
+    return import_string(settings.ENGINES[name])()
+
+
+def mistral_from_settings() -> Engine:
+    from documents.engines.mistral import MistralEngine
+
+    return MistralEngine(
+        api_key=settings.MISTRAL_API_KEY,
+        model=settings.MISTRAL_OCR_MODEL,
+        server_url=settings.MISTRAL_SERVER_URL,
+        timeout_s=settings.MISTRAL_TIMEOUT,
+    )

@@ -1,0 +1,123 @@
+"""The one interface every conversion engine implements.
+
+An engine turns one file on local disk into Markdown pages. It never touches the database or
+storage: the queue and the sync endpoint hand it a path and store what it returns, so an engine can
+be tested, benchmarked and swapped on its own.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class ConversionOptions:
+    """Per-request options. `pages` holds 1-based page numbers; None means every page."""
+
+    pages: tuple[int, ...] | None = None
+    password: str | None = field(default=None, repr=False)
+    force_ocr: bool = False
+
+
+@dataclass
+class Page:
+    index: int  # 0-based page index in the original document
+    markdown: str
+
+
+@dataclass
+class ConversionResult:
+    pages: list[Page]
+    model: str
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    processing_ms: int = 0
+
+    @property
+    def pages_processed(self) -> int:
+        return len(self.pages)
+
+    @property
+    def markdown(self) -> str:
+        return "\n\n".join(
+            page.markdown.strip("\n") for page in self.pages if page.markdown.strip()
+        )
+
+
+class ConversionError(Exception):
+    """The document cannot be converted, now or ever: retrying will not help."""
+
+    code = "conversion_failed"
+
+
+class UnreadableDocument(ConversionError):
+    code = "unreadable_document"
+
+
+class PasswordRequired(ConversionError):
+    code = "password_required"
+
+
+class WrongPassword(ConversionError):
+    code = "wrong_password"
+
+
+class InvalidPageRange(ConversionError):
+    code = "invalid_page_range"
+
+
+class EngineUnavailable(Exception):
+    """A transient failure (rate limit, 5xx, timeout, connection): the same call may succeed later.
+
+    `retry_after` carries the server's Retry-After, in seconds, when it sent one.
+    """
+
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Engine(abc.ABC):
+    name: str
+
+    @abc.abstractmethod
+    def convert(self, path: Path, mime_type: str, options: ConversionOptions) -> ConversionResult:
+        """Convert the file at `path` (its type already sniffed as `mime_type`)."""
+
+
+def parse_page_range(text: str) -> tuple[int, ...]:
+    """Parse a page range such as "1-3,7" into sorted, distinct 1-based page numbers.
+
+    Raises InvalidPageRange for anything that is not a well-formed range; whether the pages exist
+    is checked by the engine, which knows the page count.
+    """
+    pages: set[int] = set()
+    for part in text.replace(" ", "").split(","):
+        if not part:
+            raise InvalidPageRange(f"invalid page range {text!r}")
+        first, _, last = part.partition("-")
+        if not first.isdigit() or (last and not last.isdigit()):
+            raise InvalidPageRange(f"invalid page range {text!r}: use numbers such as 1-3,7")
+        start, end = int(first), int(last or first)
+        if start < 1 or end < start:
+            raise InvalidPageRange(
+                f"invalid page range {text!r}: pages start at 1 and ranges ascend"
+            )
+        if end - start > 100_000:
+            raise InvalidPageRange(f"invalid page range {text!r}: too many pages")
+        pages.update(range(start, end + 1))
+    return tuple(sorted(pages))
+
+
+def select_pages(requested: tuple[int, ...] | None, page_count: int) -> list[int]:
+    """0-based indices of the requested pages, or InvalidPageRange if one is past the end."""
+    if requested is None:
+        return list(range(page_count))
+    missing = [number for number in requested if number > page_count]
+    if missing:
+        raise InvalidPageRange(
+            f"page {missing[0]} does not exist: the document has {page_count} page(s)"
+        )
+    return [number - 1 for number in requested]

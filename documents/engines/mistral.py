@@ -1,0 +1,281 @@
+"""The Mistral OCR engine: the hosted API, reached through the official `mistralai` SDK.
+
+The queue owns retries (attempts, backoff, Retry-After), so the SDK's own retries are switched off
+and every failure is sorted into "try again later" (EngineUnavailable) or "never" (ConversionError).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import mimetypes
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+
+import httpx2
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+from mistralai.client import Mistral, errors, models
+from mistralai.client.utils import BackoffStrategy, RetryConfig
+
+from .base import (
+    ConversionError,
+    ConversionOptions,
+    ConversionResult,
+    Engine,
+    EngineUnavailable,
+    Page,
+    PasswordRequired,
+    UnreadableDocument,
+    WrongPassword,
+    select_pages,
+)
+
+logger = logging.getLogger(__name__)
+
+PDF = "application/pdf"
+SIGNED_URL_EXPIRY_HOURS = 1  # the shortest the API allows: the URL is used once, at once
+UNREADABLE_STATUSES = frozenset({400, 413, 415, 422})
+NO_RETRIES = RetryConfig("none", BackoffStrategy(0, 0, 1, 0), retry_connection_errors=False)
+# PDFium is not thread-safe and workers run several conversions per process at once.
+_PDFIUM_LOCK = threading.Lock()
+
+
+class MistralAuthenticationFailed(ConversionError):
+    """The API refused the key: a configuration error that no retry of this document can fix."""
+
+    code = "engine_authentication_failed"
+
+
+class MistralEngine(Engine):
+    name = "mistral"
+    # Above this many bytes the document is uploaded instead of inlined: a base64 data URL grows
+    # the JSON body by a third, and the API caps request bodies well below its file limit.
+    inline_limit_bytes = 10 * 1024 * 1024
+
+    def __init__(
+        self,
+        api_key: str,
+        model: str = "mistral-ocr-latest",
+        server_url: str | None = None,
+        timeout_s: float = 120,
+    ):
+        self.model = model
+        self.timeout_s = timeout_s
+        self._api_key = api_key
+        self._client = Mistral(
+            api_key=api_key,
+            server_url=server_url,
+            retry_config=NO_RETRIES,
+            timeout_ms=int(timeout_s * 1000),
+        )
+
+    def __repr__(self) -> str:
+        return f"MistralEngine(model={self.model!r})"
+
+    def convert(self, path: Path, mime_type: str, options: ConversionOptions) -> ConversionResult:
+        started = time.monotonic()
+        with _readable_copy(path, mime_type, options.password) as (source, page_count):
+            pages = _zero_based_pages(options.pages, mime_type, page_count)
+            try:
+                response = self._ocr(source, mime_type, pages)
+            except (errors.MistralError, errors.NoResponseError, httpx2.TransportError) as exc:
+                # The translation carries status and server message; dropping the SDK's error
+                # from the chain keeps its raw body (which could echo a credential) out of logs.
+                raise self._translate(exc) from None
+        return ConversionResult(
+            pages=[Page(index=page.index, markdown=page.markdown) for page in response.pages],
+            model=response.model or self.model,
+            processing_ms=int((time.monotonic() - started) * 1000),
+        )
+
+    def _ocr(self, source: Path, mime_type: str, pages: list[int] | None) -> models.OCRResponse:
+        """Inline small documents; upload big ones and hand the API a short-lived signed URL."""
+        if source.stat().st_size <= self.inline_limit_bytes:
+            return self._process(_chunk(mime_type, _data_url(source, mime_type)), pages)
+        file_id = self._upload(source, mime_type)
+        try:
+            signed = self._client.files.get_signed_url(
+                file_id=file_id, expiry=SIGNED_URL_EXPIRY_HOURS
+            )
+            return self._process(_chunk(mime_type, signed.url), pages)
+        finally:
+            self._delete_quietly(file_id)
+
+    def _process(self, document: dict, pages: list[int] | None) -> models.OCRResponse:
+        return self._client.ocr.process(
+            model=self.model,
+            document=document,
+            pages=pages,
+            include_image_base64=False,
+            include_blocks=False,
+        )
+
+    def _upload(self, source: Path, mime_type: str) -> str:
+        """Name the upload after its type: stored originals and temp copies carry no extension
+        the API could go by."""
+        name = f"document{mimetypes.guess_extension(mime_type) or ''}"
+        with source.open("rb") as content:
+            uploaded = self._client.files.upload(
+                file={"file_name": name, "content": content, "content_type": mime_type},
+                purpose="ocr",
+            )
+        return uploaded.id
+
+    def _delete_quietly(self, file_id: str) -> None:
+        """Best effort: a leftover upload costs storage, not correctness, so never fail the job."""
+        try:
+            self._client.files.delete(file_id=file_id)
+        except Exception as exc:  # any failure here is worth a warning, not a failed job
+            logger.warning(
+                "could not delete uploaded file %s from Mistral: %s",
+                file_id,
+                self._redact(str(exc)),
+            )
+
+    def _translate(self, exc: Exception) -> Exception:
+        """Sort an SDK/transport failure into retryable or permanent, with the key scrubbed."""
+        if isinstance(exc, httpx2.TimeoutException):
+            return EngineUnavailable(f"Mistral OCR did not answer within {self.timeout_s:g} s")
+        if isinstance(exc, httpx2.TransportError | errors.NoResponseError):
+            return EngineUnavailable(
+                f"could not reach Mistral OCR: {self._redact(str(exc)) or type(exc).__name__}"
+            )
+        status = exc.status_code
+        detail = self._redact(_server_message(exc.body))
+        if status == 429:
+            return EngineUnavailable(
+                f"Mistral OCR rate limit reached: {detail}",
+                retry_after=_retry_after_seconds(exc.headers.get("retry-after")),
+            )
+        if status in (401, 403):
+            return MistralAuthenticationFailed(
+                f"Mistral OCR refused the API key (HTTP {status}): check MISTRAL_API_KEY"
+            )
+        if status == 408 or status >= 500 or status < 400:
+            return EngineUnavailable(f"Mistral OCR failed (HTTP {status}): {detail}")
+        if status in UNREADABLE_STATUSES:
+            return UnreadableDocument(f"Mistral OCR could not read the document: {detail}")
+        return ConversionError(f"Mistral OCR rejected the request (HTTP {status}): {detail}")
+
+    def _redact(self, text: str) -> str:
+        return text.replace(self._api_key, "[redacted]") if self._api_key else text
+
+
+@contextmanager
+def _readable_copy(
+    path: Path, mime_type: str, password: str | None
+) -> Iterator[tuple[Path, int | None]]:
+    """Yield a file the API can read, and its page count when it is known.
+
+    The API takes no password, so a PDF that needs one is decrypted into a temporary copy next to
+    the original (same volume, same cleanup policy), which is removed however the call ends.
+    """
+    if mime_type != PDF:
+        yield path, 1 if mime_type.startswith("image/") else None
+        return
+    with _PDFIUM_LOCK:
+        document, locked = _open_pdf(path, password)
+        if document is None:
+            page_count, decrypted = None, None
+        else:
+            with document:
+                page_count = len(document)
+                decrypted = _save_decrypted(document, path) if locked else None
+    try:
+        yield decrypted or path, page_count
+    finally:
+        if decrypted:
+            decrypted.unlink(missing_ok=True)
+
+
+def _open_pdf(path: Path, password: str | None) -> tuple[pdfium.PdfDocument | None, bool]:
+    """The document and whether it needed the password; None if PDFium cannot parse it at all,
+    in which case Mistral, with its own parser, gets to decide."""
+    try:
+        return pdfium.PdfDocument(path), False
+    except pdfium.PdfiumError as exc:
+        if exc.err_code != pdfium_c.FPDF_ERR_PASSWORD:
+            return None, False
+    if not password:
+        raise PasswordRequired("the PDF is encrypted: send its password")
+    try:
+        return pdfium.PdfDocument(path, password=password), True
+    except pdfium.PdfiumError as exc:
+        if exc.err_code == pdfium_c.FPDF_ERR_PASSWORD:
+            raise WrongPassword("the password does not open this PDF") from None
+        raise UnreadableDocument(f"the PDF cannot be opened: {exc}") from None
+
+
+def _save_decrypted(document: pdfium.PdfDocument, original: Path) -> Path:
+    fd, name = tempfile.mkstemp(prefix=".decrypted-", suffix=".pdf", dir=original.parent)
+    os.close(fd)
+    copy = Path(name)
+    try:
+        document.save(copy, flags=pdfium_c.FPDF_REMOVE_SECURITY)
+    except BaseException:
+        copy.unlink(missing_ok=True)
+        raise
+    return copy
+
+
+def _zero_based_pages(
+    requested: tuple[int, ...] | None, mime_type: str, page_count: int | None
+) -> list[int] | None:
+    """The API counts pages from 0; check them locally when the count is known, else let it."""
+    if requested is None:
+        return None
+    if page_count is not None:
+        indices = select_pages(requested, page_count)
+    else:
+        indices = [number - 1 for number in requested]
+    return None if mime_type.startswith("image/") else indices
+
+
+def _chunk(mime_type: str, url: str) -> dict:
+    if mime_type.startswith("image/"):
+        return {"type": "image_url", "image_url": url}
+    return {"type": "document_url", "document_url": url}
+
+
+def _data_url(source: Path, mime_type: str) -> str:
+    return f"data:{mime_type};base64,{base64.b64encode(source.read_bytes()).decode('ascii')}"
+
+
+def _server_message(body: str) -> str:
+    """The human part of an error body: Mistral sends {"message": ...} or FastAPI's {"detail"}."""
+    try:
+        payload = json.loads(body)
+    except (TypeError, ValueError):
+        return (body or "no details").strip()[:500]
+    if not isinstance(payload, dict):
+        return str(payload)[:500]
+    detail = payload.get("message") or payload.get("detail") or payload
+    if isinstance(detail, list):
+        detail = "; ".join(str(item.get("msg", item)) for item in detail if item)
+    return str(detail)[:500]
+
+
+def _retry_after_seconds(header: str | None) -> float | None:
+    """Retry-After is either delta-seconds or an HTTP date; anything else is ignored."""
+    if not header:
+        return None
+    try:
+        return max(0.0, float(header))
+    except ValueError:
+        pass
+    try:
+        moment = parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, (moment - datetime.now(UTC)).total_seconds())

@@ -1,0 +1,69 @@
+from datetime import timedelta
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+
+from ilios.ids import new_id
+
+DEFAULT_RETENTION_DAYS = 365
+
+
+class Document(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        PROCESSING = "processing"
+        COMPLETED = "completed"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+        ARCHIVED = "archived"
+
+    FINISHED = (Status.COMPLETED, Status.FAILED)
+
+    id = models.CharField(primary_key=True, max_length=26, default=new_id, editable=False)
+    file_name = models.CharField(max_length=255)
+    mime_type = models.CharField(max_length=100)
+    file_size = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    original = models.CharField(max_length=500, blank=True, help_text="Storage key.")
+    content = models.TextField(blank=True)
+    pages = models.IntegerField(null=True, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    error = models.TextField(blank=True)
+    engine = models.CharField(max_length=20)
+    priority = models.SmallIntegerField(
+        default=5, validators=[MinValueValidator(0), MaxValueValidator(10)]
+    )
+    batch = models.ForeignKey(
+        "batches.Batch", null=True, blank=True, on_delete=models.PROTECT, related_name="documents"
+    )
+    api_key = models.ForeignKey(
+        "ilios.ApiKey", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    retention_days = models.IntegerField(
+        default=DEFAULT_RETENTION_DAYS, validators=[MinValueValidator(1), MaxValueValidator(3650)]
+    )
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    archived_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["api_key", "status"]),
+            models.Index(
+                fields=["expires_at"],
+                name="documents_expiry_idx",
+                condition=~models.Q(status="archived"),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.file_name} ({self.id})"
+
+    def save(self, *args, **kwargs):
+        if self.expires_at is None:
+            self.expires_at = self.created_at + timedelta(days=self.retention_days)
+        super().save(*args, **kwargs)

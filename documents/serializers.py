@@ -1,0 +1,76 @@
+from rest_framework import serializers
+
+from documents.engines import ENGINE_CHOICES
+from documents.models import DEFAULT_RETENTION_DAYS, Document
+
+
+class ConversionOptionsSerializer(serializers.Serializer):
+    """Options accepted by every endpoint that converts (sync, async and batch)."""
+
+    engine = serializers.ChoiceField(choices=ENGINE_CHOICES, required=False, allow_blank=True)
+    pages = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=1000,
+        help_text="Page range such as 1-3,7 (1-based). All pages when omitted.",
+    )
+    password = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=1000,
+        trim_whitespace=False,
+        style={"input_type": "password"},
+        help_text="Password of an encrypted PDF; used for this conversion only, never stored.",
+    )
+    forceOcr = serializers.BooleanField(required=False, default=False)
+
+
+class SubmitDocumentSerializer(ConversionOptionsSerializer):
+    file = serializers.FileField()
+    retentionDays = serializers.IntegerField(
+        required=False, min_value=1, max_value=3650, default=DEFAULT_RETENTION_DAYS
+    )
+    priority = serializers.IntegerField(required=False, min_value=0, max_value=10, default=5)
+
+
+class SubmittedDocumentSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    status = serializers.CharField()
+    fileName = serializers.CharField()
+    fileSize = serializers.IntegerField()
+    mimeType = serializers.CharField()
+    engine = serializers.CharField()
+    retentionDays = serializers.IntegerField()
+    createdAt = serializers.DateTimeField()
+    statusUrl = serializers.CharField()
+
+
+class DocumentStatusSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    status = serializers.ChoiceField(choices=Document.Status.choices)
+    fileName = serializers.CharField()
+    error = serializers.CharField(required=False)
+    metadata = serializers.DictField(required=False)
+
+
+class DocumentSummarySerializer(serializers.Serializer):
+    id = serializers.CharField()
+    status = serializers.ChoiceField(choices=Document.Status.choices)
+    fileName = serializers.CharField(source="file_name")
+    fileSize = serializers.IntegerField(source="file_size")
+    mimeType = serializers.CharField(source="mime_type")
+    engine = serializers.CharField()
+    pages = serializers.IntegerField(allow_null=True)
+    batchId = serializers.CharField(source="batch_id", allow_null=True)
+    error = serializers.CharField()
+    createdAt = serializers.DateTimeField(source="created_at")
+    processedAt = serializers.DateTimeField(source="processed_at", allow_null=True)
+    expiresAt = serializers.DateTimeField(source="expires_at")
+
+
+class DocumentContentSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    status = serializers.CharField()
+    fileName = serializers.CharField()
+    content = serializers.CharField()
+    metadata = serializers.DictField()

@@ -1,0 +1,228 @@
+"""The document endpoints: thin views over `documents.services`."""
+
+from __future__ import annotations
+
+from django.http import FileResponse, HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.generics import get_object_or_404
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from documents import retention, serializers, services, storage
+from documents.models import Document
+from ilios.errors import ApiError
+from ilios.openapi import ERROR_RESPONSES, error_response
+from jobs import queue
+
+FORMAT_PARAMETER = OpenApiParameter(
+    "format",
+    str,
+    enum=["markdown", "json"],
+    default="markdown",
+    description="markdown (text/markdown) or json",
+)
+
+
+def submitted_body(document: Document, status_url: str) -> dict:
+    return {
+        "id": document.id,
+        "status": document.status,
+        "fileName": document.file_name,
+        "fileSize": document.file_size,
+        "mimeType": document.mime_type,
+        "engine": document.engine,
+        "retentionDays": document.retention_days,
+        "createdAt": document.created_at,
+        "statusUrl": status_url,
+    }
+
+
+class DocumentCollectionView(APIView):
+    @extend_schema(
+        operation_id="submit_document",
+        summary="Submit a document for asynchronous conversion",
+        request={"multipart/form-data": serializers.SubmitDocumentSerializer},
+        responses={
+            202: serializers.SubmittedDocumentSerializer,
+            **ERROR_RESPONSES,
+            413: error_response,
+            415: error_response,
+        },
+    )
+    def post(self, request):
+        form = serializers.SubmitDocumentSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        engine, options, pages_text = services.conversion_options(form.validated_data)
+        document = services.submit(
+            form.validated_data["file"],
+            api_key=request.auth,
+            engine=engine,
+            options=options,
+            pages_text=pages_text,
+            retention_days=form.validated_data["retentionDays"],
+            priority=form.validated_data["priority"],
+        )
+        status_url = f"/v1/documents/{document.id}/status"
+        return Response(submitted_body(document, status_url), status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        operation_id="list_documents",
+        summary="List the caller's documents, newest first",
+        parameters=[
+            OpenApiParameter("status", str, enum=[s for s, _ in Document.Status.choices]),
+            OpenApiParameter("batchId", str),
+        ],
+        responses={200: serializers.DocumentSummarySerializer(many=True), **ERROR_RESPONSES},
+    )
+    def get(self, request):
+        documents = services.visible_documents(request.auth)
+        if request.GET.get("status"):
+            documents = documents.filter(status=request.GET["status"])
+        if request.GET.get("batchId"):
+            documents = documents.filter(batch_id=request.GET["batchId"])
+        paginator = LimitOffsetPagination()
+        page = paginator.paginate_queryset(documents.defer("content"), request, view=self)
+        return paginator.get_paginated_response(
+            serializers.DocumentSummarySerializer(page, many=True).data
+        )
+
+
+class LegacySubmitView(DocumentCollectionView):
+    """`/api/documents/submit`: the original service's path; it only ever accepted POST."""
+
+    http_method_names = ["post", "options"]
+
+    def post(self, request):
+        response = super().post(request)
+        response.data["statusUrl"] = f"/api/documents/status/{response.data['id']}"
+        return response
+
+
+class DocumentStatusView(APIView):
+    @extend_schema(
+        operation_id="document_status",
+        summary="A document's conversion status",
+        responses={200: serializers.DocumentStatusSerializer, **ERROR_RESPONSES},
+    )
+    def get(self, request, document_id):
+        document = get_object_or_404(
+            services.visible_documents(request.auth).defer("content"), id=document_id
+        )
+        body = {"id": document.id, "status": document.status, "fileName": document.file_name}
+        if document.error:
+            body["error"] = document.error
+        if document.metadata:
+            body["metadata"] = document.metadata
+        return Response(body)
+
+
+class DocumentView(APIView):
+    @extend_schema(
+        operation_id="document_content",
+        summary="The converted Markdown (or JSON with ?format=json)",
+        parameters=[FORMAT_PARAMETER],
+        responses={
+            (200, "text/markdown"): OpenApiTypes.STR,
+            (200, "application/json"): serializers.DocumentContentSerializer,
+            202: serializers.DocumentStatusSerializer,
+            409: OpenApiResponse(error_response, description="cancelled before conversion"),
+            422: OpenApiResponse(error_response, description="the conversion failed"),
+            410: OpenApiResponse(error_response, description="archived or erased"),
+            **ERROR_RESPONSES,
+        },
+    )
+    def get(self, request, document_id):
+        document = get_object_or_404(services.visible_documents(request.auth), id=document_id)
+        if document.status in (Document.Status.PENDING, Document.Status.PROCESSING):
+            return Response(
+                {"id": document.id, "status": document.status, "fileName": document.file_name},
+                status=status.HTTP_202_ACCEPTED,
+            )
+        if document.status == Document.Status.ARCHIVED:
+            raise ApiError(
+                status.HTTP_410_GONE,
+                "archived",
+                "this document's content was deleted after its retention period or on request",
+            )
+        if document.status == Document.Status.CANCELLED:
+            raise ApiError(
+                status.HTTP_409_CONFLICT,
+                "cancelled",
+                "this document was cancelled before it was converted",
+            )
+        if document.status == Document.Status.FAILED:
+            raise ApiError(
+                status.HTTP_422_UNPROCESSABLE_ENTITY,
+                "conversion_failed",
+                document.error,
+                id=document.id,
+                status=document.status,
+            )
+        if request.GET.get("format") == "json":
+            return Response(
+                {
+                    "id": document.id,
+                    "status": document.status,
+                    "fileName": document.file_name,
+                    "content": document.content,
+                    "metadata": document.metadata,
+                }
+            )
+        response = HttpResponse(document.content, content_type="text/markdown; charset=utf-8")
+        response["X-Document-Id"] = document.id
+        return response
+
+    @extend_schema(
+        operation_id="delete_document",
+        summary="Cancel a pending document, or erase a finished one's content and original",
+        responses={
+            200: serializers.DocumentStatusSerializer,
+            409: error_response,
+            **ERROR_RESPONSES,
+        },
+    )
+    def delete(self, request, document_id):
+        document = get_object_or_404(
+            services.visible_documents(request.auth).defer("content"), id=document_id
+        )
+        if document.status == Document.Status.PENDING:
+            queue.cancel_pending([document.id])
+        elif document.status != Document.Status.ARCHIVED:
+            retention.archive(document)
+        document.refresh_from_db(fields=["status"])
+        if document.status == Document.Status.PROCESSING:
+            raise ApiError(
+                status.HTTP_409_CONFLICT,
+                "processing",
+                "the document is being converted; delete it once it has finished",
+            )
+        return Response(
+            {"id": document.id, "status": document.status, "fileName": document.file_name}
+        )
+
+
+class DocumentOriginalView(APIView):
+    @extend_schema(
+        operation_id="document_original",
+        summary="The uploaded file, streamed",
+        responses={
+            (200, "application/octet-stream"): OpenApiTypes.BINARY,
+            410: error_response,
+            **ERROR_RESPONSES,
+        },
+    )
+    def get(self, request, document_id):
+        document = get_object_or_404(
+            services.visible_documents(request.auth).defer("content"), id=document_id
+        )
+        if not document.original:
+            raise ApiError(status.HTTP_410_GONE, "archived", "the original file was deleted")
+        return FileResponse(
+            storage.open_original(document.original),
+            as_attachment=True,
+            filename=document.file_name,
+            content_type=document.mime_type,
+        )

@@ -1,0 +1,111 @@
+"""API key authentication: `Authorization: Bearer`, `X-API-Key`, or the legacy `?apiKey=`.
+
+Keys from the API_KEY variable are mirrored into ApiKey rows (hash only) the first time a process
+checks a key, so both kinds of key own documents, batches and usage the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import DatabaseError, IntegrityError, transaction
+from django.utils import timezone
+from rest_framework import authentication, exceptions, permissions
+
+from ilios.models import ApiKey, hash_key
+
+logger = logging.getLogger(__name__)
+
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+_environment_keys_synced = False
+
+
+def environment_keys() -> list[str]:
+    return [key.strip() for key in settings.API_KEY.split(",") if key.strip()]
+
+
+def sync_environment_keys() -> None:
+    """Mirror API_KEY into ApiKey rows; keys removed from API_KEY are deactivated."""
+    global _environment_keys_synced
+    wanted = {hash_key(raw): raw for raw in environment_keys()}
+    for position, (digest, raw) in enumerate(wanted.items(), start=1):
+        try:
+            with transaction.atomic():
+                ApiKey.objects.update_or_create(
+                    key_hash=digest,
+                    defaults={"active": True, "from_environment": True},
+                    create_defaults={
+                        "name": f"API_KEY #{position}",
+                        "prefix": raw[:6],
+                        "from_environment": True,
+                    },
+                )
+        except IntegrityError:
+            pass  # another process created it first
+    ApiKey.objects.filter(from_environment=True, active=True).exclude(key_hash__in=wanted).update(
+        active=False
+    )
+    _environment_keys_synced = True
+
+
+def keys_required() -> bool:
+    if not _environment_keys_synced:
+        sync_environment_keys()
+    return ApiKey.objects.filter(active=True).exists()
+
+
+def presented_key(request) -> str | None:
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip() or None
+    return request.META.get("HTTP_X_API_KEY") or request.GET.get("apiKey") or None
+
+
+def authenticate_key(raw_key: str) -> ApiKey | None:
+    if not _environment_keys_synced:
+        sync_environment_keys()
+    key = ApiKey.objects.filter(key_hash=hash_key(raw_key), active=True).first()
+    if key and (
+        key.last_used_at is None or key.last_used_at < timezone.now() - LAST_USED_RESOLUTION
+    ):
+        key.last_used_at = timezone.now()
+        ApiKey.objects.filter(id=key.id).update(last_used_at=key.last_used_at)
+    return key
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    def authenticate(self, request):
+        raw_key = presented_key(request)
+        if raw_key is None:
+            return None
+        key = authenticate_key(raw_key)
+        if key is None:
+            raise exceptions.AuthenticationFailed("invalid or revoked API key")
+        return (None, key)
+
+    def authenticate_header(self, request):
+        return 'Bearer realm="ilios"'
+
+
+class HasApiKeyWhenRequired(permissions.BasePermission):
+    """Open when no key is configured at all; otherwise every request needs a valid key."""
+
+    message = "an API key is required: send Authorization: Bearer <key>"
+
+    def has_permission(self, request, view):
+        return request.auth is not None or not keys_required()
+
+
+def warn_when_open() -> None:
+    """Say loudly at start-up that anyone who can reach the API may use it."""
+    try:
+        open_api = not keys_required()
+    except DatabaseError:
+        return  # not migrated yet; the first request will tell
+    if open_api:
+        logger.warning(
+            "No API key is configured: the API is open to anyone who can reach it. "
+            "Set API_KEY or create a key with `manage.py create_api_key`."
+        )

@@ -1,0 +1,19 @@
+"""Opaque, URL-safe, time-sortable identifiers (ULID layout, Crockford base32).
+
+Sorting by id sorts by creation time, which keeps list pagination and index locality cheap
+without exposing a counter that tells a client how many documents others have submitted.
+"""
+
+import os
+import time
+
+_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
+
+
+def new_id() -> str:
+    value = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10), "big")
+    chars = []
+    for _ in range(26):
+        chars.append(_ALPHABET[value & 31])
+        value >>= 5
+    return "".join(reversed(chars))

@@ -1,0 +1,237 @@
+"""Django settings, all read from the environment (DESIGN §7) through `ilios.config`."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from dotenv import load_dotenv
+
+from ilios import config
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+load_dotenv(BASE_DIR / ".env")
+
+DATA_DIR = Path(config.text("DATA_DIR", "./data")).resolve()
+UPLOAD_TEMP_DIR = DATA_DIR / "tmp"
+UPLOAD_TEMP_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _secret_key() -> str:
+    """The configured SECRET_KEY, or one generated once and kept in the data directory.
+
+    The embedded default must start with no configuration at all, yet sessions and signed values
+    must survive restarts and be shared by the API and the workers on the same machine.
+    """
+    configured = config.text("SECRET_KEY")
+    if configured:
+        return configured
+    key_file = DATA_DIR / "secret_key"
+    if not key_file.exists():
+        key_file.touch(mode=0o600)
+        key_file.write_text(secrets.token_urlsafe(50))
+    return key_file.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = config.boolean("DEBUG", False)
+ALLOWED_HOSTS = [h.strip() for h in config.text("ALLOWED_HOSTS", "*").split(",") if h.strip()]
+CSRF_TRUSTED_ORIGINS = [
+    o.strip() for o in config.text("CSRF_TRUSTED_ORIGINS").split(",") if o.strip()
+]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "ilios",
+    "documents",
+    "batches",
+    "usage",
+    "jobs",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "ilios.urls"
+WSGI_APPLICATION = "ilios.wsgi.application"
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database: SQLite in WAL mode by default, PostgreSQL when DATABASE_URL is set -------------
+DATABASE_URL = config.text("DATABASE_URL")
+if DATABASE_URL:
+    try:
+        DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    except Exception as exc:
+        raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from None
+else:
+    LOCAL_DB_PATH = Path(config.text("LOCAL_DB_PATH", str(DATA_DIR / "ilios.db"))).resolve()
+    LOCAL_DB_PATH.parent.mkdir(parents=True, exist_ok=True)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": LOCAL_DB_PATH,
+            "OPTIONS": {
+                # Writers queue on the busy timeout instead of failing; IMMEDIATE takes the write
+                # lock at BEGIN so a transaction never fails half-way on a lock upgrade.
+                "timeout": 30,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": (
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                    "PRAGMA busy_timeout=30000; PRAGMA foreign_keys=ON;"
+                ),
+            },
+            "TEST": {"NAME": str(DATA_DIR / "test-ilios.db")},
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Storage: local files by default, S3 when S3_BUCKET is set --------------------------------
+S3_BUCKET = config.text("S3_BUCKET")
+S3_MULTIPART_THRESHOLD = config.size("S3_MULTIPART_THRESHOLD", 50 * 10**6)
+if S3_BUCKET:
+    from boto3.s3.transfer import TransferConfig
+
+    _default_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": config.text("AWS_ENDPOINT_URL_S3") or None,
+            "access_key": config.text("AWS_ACCESS_KEY_ID") or None,
+            "secret_key": config.text("AWS_SECRET_ACCESS_KEY") or None,
+            "region_name": config.text("AWS_REGION") or None,
+            "file_overwrite": True,
+            "default_acl": None,
+            "transfer_config": TransferConfig(
+                multipart_threshold=S3_MULTIPART_THRESHOLD,
+                multipart_chunksize=max(S3_MULTIPART_THRESHOLD // 4, 8 * 2**20),
+            ),
+        },
+    }
+else:
+    _default_storage = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(DATA_DIR / "files")},
+    }
+STORAGES = {
+    "default": _default_storage,
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+
+# --- Uploads: every file streams to disk, never wholly into memory ---------------------------
+MAX_UPLOAD_SIZE = config.size("MAX_UPLOAD_SIZE", 2**30)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 0
+FILE_UPLOAD_TEMP_DIR = str(UPLOAD_TEMP_DIR)
+FILE_UPLOAD_HANDLERS = ["documents.uploads.LimitedTemporaryFileUploadHandler"]
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 2**20
+DATA_UPLOAD_MAX_NUMBER_FILES = 1000
+
+# --- Engines ----------------------------------------------------------------------------------
+MISTRAL_API_KEY = config.text("MISTRAL_API_KEY")
+MISTRAL_OCR_MODEL = config.text("MISTRAL_OCR_MODEL", "mistral-ocr-latest")
+MISTRAL_SERVER_URL = config.text("MISTRAL_SERVER_URL") or None
+MISTRAL_TIMEOUT = config.number("MISTRAL_TIMEOUT", 300, minimum=1)
+# Each engine is a zero-argument factory; test and benchmark settings add their own.
+ENGINES = {
+    "local": "documents.engines.local.LocalEngine",
+    "mistral": "documents.engines.mistral_from_settings",
+}
+OCR_ENGINE = config.choice("OCR_ENGINE", "auto", ("auto", "local", "mistral"))
+if OCR_ENGINE == "mistral" and not MISTRAL_API_KEY:
+    raise ImproperlyConfigured("OCR_ENGINE=mistral needs MISTRAL_API_KEY")
+
+# --- Queue and workers ------------------------------------------------------------------------
+WORKER_COUNT = config.integer("WORKER_COUNT", 2, minimum=1, maximum=64)
+MAX_CONCURRENT_JOBS = config.integer("MAX_CONCURRENT_JOBS", 4, minimum=1, maximum=256)
+JOB_TIMEOUT = config.number("JOB_TIMEOUT", 600, minimum=1)
+SHUTDOWN_GRACE = config.number("SHUTDOWN_GRACE", 30, minimum=0)
+HEARTBEAT_INTERVAL = config.number("HEARTBEAT_INTERVAL", 5, minimum=0.1)
+WORKER_DEAD_AFTER = config.number("WORKER_DEAD_AFTER", 30, minimum=1)
+MAINTENANCE_INTERVAL = config.number("MAINTENANCE_INTERVAL", 60, minimum=0.1)
+
+# --- Billing ----------------------------------------------------------------------------------
+MARGIN_RATE = config.number("MARGIN_RATE", 0.30, minimum=0, maximum=100)
+MISTRAL_PRICE_PER_PAGE = config.number("MISTRAL_PRICE_PER_PAGE", 0.001, minimum=0)
+LOCAL_PRICE_PER_PAGE = config.number("LOCAL_PRICE_PER_PAGE", 0.0, minimum=0)
+
+# --- API --------------------------------------------------------------------------------------
+API_KEY = config.text("API_KEY")
+PORT = config.integer("PORT", 1337, minimum=1, maximum=65535)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["ilios.auth.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["ilios.auth.HasApiKeyWhenRequired"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.MultiPartParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.JSONParser",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "ilios.errors.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Ilios API",
+    "DESCRIPTION": "Turns PDFs, scans and images into Markdown.",
+    "VERSION": "3.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI and ReDoc served from our own static files: no CDN, works offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": config.text("LOG_LEVEL", "INFO").upper()},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

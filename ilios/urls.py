@@ -1,0 +1,24 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from documents.urls import legacy_urlpatterns as legacy_document_urls
+from ilios.health import HealthView, IndexView
+
+handler400 = "ilios.errors.bad_request"
+handler403 = "ilios.errors.permission_denied"
+handler404 = "ilios.errors.not_found"
+handler500 = "ilios.errors.server_error"
+
+public = {"authentication_classes": [], "permission_classes": []}
+
+urlpatterns = [
+    path("", IndexView.as_view()),
+    path("health", HealthView.as_view()),
+    path("openapi.json", SpectacularAPIView.as_view(**public), name="schema"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="schema", **public)),
+    path("redoc", SpectacularRedocView.as_view(url_name="schema", **public)),
+    path("admin/", admin.site.urls),
+    path("", include("documents.urls")),
+    path("", include(legacy_document_urls)),
+]

@@ -1,0 +1,324 @@
+"""The job queue: every state change a job goes through, in one place.
+
+A job is claimed, then completed, failed, retried or given back, always by conditional updates
+checked by their row counts, so two workers can never both own a job and a worker that lost its
+job (to orphan recovery or shutdown) cannot record a result for it. Effects of a completion commit
+in the same transaction as the job's status change: a crash before the commit leaves nothing
+behind, a crash after it leaves everything, and the usage record is written exactly once.
+
+Claims are `SELECT ... FOR UPDATE SKIP LOCKED` on PostgreSQL; on SQLite every transaction is
+`BEGIN IMMEDIATE` (see settings), which serialises claims on the database's write lock.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from documents import conversion
+from documents.models import Document
+from jobs.models import Job, Worker
+
+logger = logging.getLogger(__name__)
+
+BACKOFF_BASE_SECONDS = 5
+NOTIFY_CHANNEL = "ilios_jobs"
+IDLE_POLL_SECONDS = 1.0
+
+
+# --- Submitting -------------------------------------------------------------------------------
+
+
+def enqueue(document: Document, payload: dict | None = None) -> Job:
+    """Create the convert job for a freshly stored document; workers are woken on commit."""
+    job = Job.objects.create(
+        document=document,
+        type=Job.Type.CONVERT,
+        priority=document.priority,
+        payload=payload or {},
+        scheduled_at=timezone.now(),
+    )
+    transaction.on_commit(notify_workers)
+    return job
+
+
+def cancel_pending(document_ids) -> int:
+    """Cancel the pending jobs of these documents; returns how many documents were cancelled.
+
+    A job a worker already claimed is left alone: cancelling it would race the worker's result.
+    """
+    with transaction.atomic():
+        cancelled_jobs = Job.objects.filter(
+            document_id__in=document_ids, status=Job.Status.PENDING
+        ).update(status=Job.Status.CANCELLED, completed_at=timezone.now(), payload={})
+        if not cancelled_jobs:
+            return 0
+        return Document.objects.filter(
+            id__in=document_ids, status=Document.Status.PENDING, jobs__status=Job.Status.CANCELLED
+        ).update(status=Document.Status.CANCELLED)
+
+
+# --- Claiming ---------------------------------------------------------------------------------
+
+
+def claim(worker_id: int, limit: int) -> list[Job]:
+    """Atomically take up to `limit` ready jobs: highest priority first, then oldest."""
+    now = timezone.now()
+    with transaction.atomic():
+        ids = list(
+            Job.objects.select_for_update(skip_locked=True)
+            .filter(status=Job.Status.PENDING, scheduled_at__lte=now)
+            .order_by("-priority", "scheduled_at", "id")
+            .values_list("id", flat=True)[:limit]
+        )
+        if not ids:
+            return []
+        Job.objects.filter(id__in=ids).update(
+            status=Job.Status.PROCESSING,
+            worker_id=worker_id,
+            started_at=now,
+            attempts=F("attempts") + 1,
+        )
+        Document.objects.filter(jobs__id__in=ids).update(status=Document.Status.PROCESSING)
+        jobs = Job.objects.filter(id__in=ids).select_related("document").in_bulk()
+        return [jobs[job_id] for job_id in ids]
+
+
+def _held(job: Job, worker_id: int | None):
+    """The job's row, only while this worker still holds this attempt of it.
+
+    Orphan recovery or a shutdown may have taken the job back and another worker may hold it
+    now; the attempt count fences off a worker that claimed the same job twice.
+    """
+    return Job.objects.filter(
+        id=job.id, status=Job.Status.PROCESSING, worker_id=worker_id, attempts=job.attempts
+    )
+
+
+# --- Finishing --------------------------------------------------------------------------------
+
+
+def complete(job: Job, worker_id: int, result) -> bool:
+    """Record a successful conversion. False when the worker no longer held the job."""
+    with transaction.atomic():
+        now = timezone.now()
+        held = _held(job, worker_id).update(
+            status=Job.Status.COMPLETED,
+            completed_at=now,
+            result=conversion.summarise(result),
+            error="",
+            payload=conversion.without_secrets(job.payload),
+        )
+        if not held:
+            return False
+        conversion.record_success(job.document, result, now)
+    return True
+
+
+def fail(
+    job: Job,
+    worker_id: int | None,
+    error: str,
+    *,
+    retryable: bool,
+    retry_after: float | None = None,
+) -> str:
+    """Record a failed attempt: retried after 5 s, 10 s, 20 s... or failed for good.
+
+    Returns the job's new status, or "" when the worker no longer held the job.
+    """
+    with transaction.atomic():
+        now = timezone.now()
+        if retryable and job.attempts < job.max_attempts:
+            delay = max(BACKOFF_BASE_SECONDS * 2 ** (job.attempts - 1), retry_after or 0)
+            held = _held(job, worker_id).update(
+                status=Job.Status.PENDING,
+                worker=None,
+                scheduled_at=now + timedelta(seconds=delay),
+                error=error,
+            )
+            if held:
+                Document.objects.filter(id=job.document_id).update(status=Document.Status.PENDING)
+            return Job.Status.PENDING if held else ""
+        held = _held(job, worker_id).update(
+            status=Job.Status.FAILED,
+            completed_at=now,
+            error=error,
+            payload=conversion.without_secrets(job.payload),
+        )
+        if not held:
+            return ""
+        conversion.record_failure(job.document, error, now)
+        return Job.Status.FAILED
+
+
+def release(job: Job, worker_id: int) -> bool:
+    """Give an unfinished job back on shutdown, without spending the attempt it used."""
+    with transaction.atomic():
+        held = _held(job, worker_id).update(
+            status=Job.Status.PENDING,
+            worker=None,
+            started_at=None,
+            attempts=F("attempts") - 1,
+        )
+        if held:
+            Document.objects.filter(id=job.document_id).update(status=Document.Status.PENDING)
+    if held:
+        notify_workers()
+    return bool(held)
+
+
+def retry_now(job_ids) -> int:
+    """Give failed jobs a fresh set of attempts (the operator's "retry")."""
+    with transaction.atomic():
+        jobs = Job.objects.filter(id__in=job_ids, status=Job.Status.FAILED)
+        document_ids = list(jobs.values_list("document_id", flat=True))
+        count = jobs.update(
+            status=Job.Status.PENDING,
+            attempts=0,
+            scheduled_at=timezone.now(),
+            worker=None,
+            started_at=None,
+            completed_at=None,
+            error="",
+        )
+        conversion.reopen(document_ids)
+        transaction.on_commit(notify_workers)
+    return count
+
+
+# --- Workers, heartbeats and orphans ------------------------------------------------------------
+
+
+def register_worker(concurrency: int) -> Worker:
+    return Worker.objects.create(
+        hostname=socket.gethostname(), pid=os.getpid(), concurrency=concurrency
+    )
+
+
+@dataclass
+class Counters:
+    completed: int = 0
+    failed: int = 0
+
+
+def heartbeat(worker_id: int, counters: Counters) -> bool:
+    """Say this worker is alive; False when others already declared it dead."""
+    return bool(
+        Worker.objects.filter(
+            id=worker_id, status__in=[Worker.Status.ACTIVE, Worker.Status.STOPPING]
+        ).update(
+            last_heartbeat=timezone.now(),
+            jobs_completed=counters.completed,
+            jobs_failed=counters.failed,
+        )
+    )
+
+
+def mark_worker(worker_id: int, status: str, counters: Counters | None = None) -> None:
+    fields = {"status": status, "last_heartbeat": timezone.now()}
+    if status == Worker.Status.STOPPED:
+        fields["stopped_at"] = timezone.now()
+    if counters:
+        fields.update(jobs_completed=counters.completed, jobs_failed=counters.failed)
+    Worker.objects.filter(id=worker_id).update(**fields)
+
+
+def recover_orphans() -> int:
+    """Fail the current attempt of jobs whose worker died or that ran past JOB_TIMEOUT.
+
+    Each counts as a failed attempt, so a document that kills its worker every time still ends
+    as failed after max_attempts instead of looping forever.
+    """
+    now = timezone.now()
+    Worker.objects.filter(
+        status__in=[Worker.Status.ACTIVE, Worker.Status.STOPPING],
+        last_heartbeat__lt=now - timedelta(seconds=settings.WORKER_DEAD_AFTER),
+    ).update(status=Worker.Status.DEAD)
+    orphans = (
+        Job.objects.filter(status=Job.Status.PROCESSING)
+        .filter(
+            Q(worker__isnull=True)
+            | Q(worker__status__in=[Worker.Status.DEAD, Worker.Status.STOPPED])
+            | Q(started_at__lt=now - timedelta(seconds=settings.JOB_TIMEOUT))
+        )
+        .select_related("document", "worker")
+    )
+    recovered = 0
+    for job in orphans:
+        timed_out = job.started_at and job.started_at < now - timedelta(
+            seconds=settings.JOB_TIMEOUT
+        )
+        reason = (
+            f"timed out after {settings.JOB_TIMEOUT:g} s"
+            if timed_out
+            else "its worker stopped responding"
+        )
+        if fail(job, job.worker_id, f"attempt {job.attempts} lost: {reason}", retryable=True):
+            recovered += 1
+            logger.warning("recovered orphaned job %s (%s)", job.id, reason)
+    return recovered
+
+
+# --- Waking idle workers ----------------------------------------------------------------------
+
+
+def _signal_file() -> Path:
+    return settings.DATA_DIR / "queue.signal"
+
+
+def notify_workers() -> None:
+    """Wake idle workers now instead of at their next poll.
+
+    PostgreSQL delivers a NOTIFY to every listening worker host; SQLite is always on one
+    machine, so touching a file in the data directory reaches every worker without a query.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"NOTIFY {NOTIFY_CHANNEL}")
+    else:
+        _signal_file().touch()
+
+
+def listen() -> None:
+    if connection.vendor == "postgresql":
+        connection.ensure_connection()
+        with connection.cursor() as cursor:
+            cursor.execute(f"LISTEN {NOTIFY_CHANNEL}")
+
+
+def wake_token() -> int:
+    """Taken before a claim, so a submission between the claim and the wait still wakes us."""
+    return _mtime(_signal_file())
+
+
+def wait_for_work(token: int, timeout: float = IDLE_POLL_SECONDS) -> None:
+    """Block until a submission wakes us or `timeout` passes (so retries come due on time)."""
+    if connection.vendor == "postgresql":
+        pg = connection.connection
+        for _ in pg.notifies(timeout=timeout, stop_after=1):
+            pass
+        for _ in pg.notifies(timeout=0):
+            pass
+        return
+    signal_file = _signal_file()
+    deadline = time.monotonic() + timeout
+    while _mtime(signal_file) == token and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def _mtime(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return 0

@@ -1,0 +1,161 @@
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from rest_framework.test import APIClient
+
+REPO = Path(__file__).resolve().parent.parent
+CORPUS = Path(os.environ.get("ILIOS_CORPUS", REPO.parent / "shared" / "corpus"))
+
+
+@pytest.fixture
+def corpus() -> Path:
+    return CORPUS
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+def corpus_upload(name: str) -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, (CORPUS / name).read_bytes())
+
+
+def wait_until(predicate, timeout: float = 30.0, interval: float = 0.05):
+    """Poll a condition that another process makes true (real processes cannot be time-warped)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+def database_env() -> dict:
+    """Environment that points a child process at the test database the test is using."""
+    db = connection.settings_dict
+    if connection.vendor == "postgresql":
+        url = (
+            f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        )
+        return {"DATABASE_URL": url}
+    return {"LOCAL_DB_PATH": str(db["NAME"]), "DATABASE_URL": ""}
+
+
+class WorkerProcesses:
+    """A real `manage.py runworkers` in a child process."""
+
+    def __init__(self, processes: int = 1, concurrency: int = 2, **env):
+        self.env = {
+            **os.environ,
+            **database_env(),
+            "DATA_DIR": str(settings.DATA_DIR),
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+            "PYTHONUNBUFFERED": "1",
+            **{key: str(value) for key, value in env.items()},
+        }
+        self.args = [
+            sys.executable,
+            str(REPO / "manage.py"),
+            "runworkers",
+            f"--processes={processes}",
+            f"--concurrency={concurrency}",
+        ]
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> WorkerProcesses:
+        self.process = subprocess.Popen(self.args, env=self.env, cwd=REPO, start_new_session=True)
+        return self
+
+    def stop(self, timeout: float = 30) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            return self.process.wait()
+
+
+@pytest.fixture
+def workers():
+    """Start real worker processes with `workers(processes=, concurrency=, **env)`."""
+    started: list[WorkerProcesses] = []
+
+    def start(**kwargs) -> WorkerProcesses:
+        handle = WorkerProcesses(**kwargs).start()
+        started.append(handle)
+        return handle
+
+    yield start
+    for handle in started:
+        handle.stop()
+
+
+@pytest.fixture(autouse=True)
+def _clean_temp_dir():
+    """Every test starts with, and must leave, an empty upload temp directory."""
+    yield
+    leftovers = list(Path(settings.UPLOAD_TEMP_DIR).iterdir())
+    for path in leftovers:
+        path.unlink()
+    assert not leftovers, f"temp files left behind: {leftovers}"
+
+
+@pytest.fixture
+def make_document():
+    """Store an original and queue it, as a submission would, for the `scripted` engine."""
+    from django.core.files.base import ContentFile
+
+    from documents import storage
+    from documents.models import Document
+    from jobs import queue
+
+    def make(script: bytes = b"ok", *, priority: int = 5, batch=None, api_key=None):
+        document = Document(
+            file_name="script.pdf",
+            mime_type="application/pdf",
+            file_size=len(script),
+            sha256="0" * 64,
+            engine="scripted",
+            priority=priority,
+            batch=batch,
+            api_key=api_key,
+        )
+        document.original = storage.store_original(document.id, ContentFile(script))
+        document.save(force_insert=True)
+        queue.enqueue(document)
+        return document
+
+    return make
+
+
+class Clock:
+    def __init__(self, now):
+        self.now = now
+
+    def advance(self, seconds: float) -> None:
+        from datetime import timedelta
+
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """Time under the test's control: `clock.advance(seconds)` instead of sleeping."""
+    from django.utils import timezone
+
+    controlled = Clock(timezone.now())
+    monkeypatch.setattr(timezone, "now", lambda: controlled.now)
+    return controlled

@@ -1,0 +1,534 @@
+"""A fake Mistral API: a real HTTP server on 127.0.0.1 speaking the endpoints the engine calls.
+
+Tests drive the real `mistralai` SDK against it (server_url=server.url), so request building,
+response parsing and error handling are exercised for real without touching the internet.
+
+    with FakeMistralServer() as server:           # or the `mistral_server` pytest fixture
+        server.latency_s = 0.5                    # every OCR call waits this long
+        server.fail_next(status=429, retry_after=2)
+        ...
+        server.requests_to("ocr")[0].json["model"]
+
+Standalone, for benchmarks: python -m tests.fakes.mistral_server --port 8765 --latency 0.5
+
+The markdown is deterministic and derived from the document, so tests can assert real content:
+a PDF page becomes "# Page N" followed by its text layer; an image becomes "# Page 1" followed by
+its format and size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import contextlib
+import io
+import itertools
+import json
+import re
+import threading
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import HTTP
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+import pytest
+from PIL import Image, UnidentifiedImageError
+
+RENDER_DPI = 200
+_PDFIUM_LOCK = threading.Lock()  # PDFium is not thread-safe; the server answers in many threads
+
+ROUTES = (
+    ("POST", re.compile(r"^/v1/ocr$"), "ocr"),
+    ("POST", re.compile(r"^/v1/files$"), "upload"),
+    ("GET", re.compile(r"^/v1/files/(?P<file_id>[^/]+)/url$"), "signed_url"),
+    ("DELETE", re.compile(r"^/v1/files/(?P<file_id>[^/]+)$"), "delete"),
+)
+
+
+@dataclass
+class RecordedRequest:
+    """One request as received; `json` for JSON bodies, `form` for the upload's fields."""
+
+    method: str
+    path: str
+    endpoint: str | None
+    query: dict[str, str]
+    headers: dict[str, str]
+    json: Any = None
+    form: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def bearer_token(self) -> str | None:
+        scheme, _, token = self.headers.get("authorization", "").partition(" ")
+        return token if scheme.lower() == "bearer" else None
+
+
+@dataclass
+class ScriptedFailure:
+    status: int
+    retry_after: float | str | None
+    message: str
+    endpoint: str | None
+
+
+@dataclass
+class StoredFile:
+    id: str
+    filename: str
+    content: bytes
+    purpose: str
+    created_at: int
+
+
+class ApiError(Exception):
+    """Answer the current request with this status and a Mistral-shaped error body."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers or {}
+
+
+class FakeMistralServer:
+    """The fake API. Attributes tests may set: `latency_s` (delay before each OCR answer)."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        latency_s: float = 0.0,
+        api_key: str | None = None,
+    ):
+        self.latency_s = latency_s
+        self.api_key = api_key  # None accepts any bearer token
+        self.files: dict[str, StoredFile] = {}
+        self._requests: list[RecordedRequest] = []
+        self._failures: deque[ScriptedFailure] = deque()
+        self._lock = threading.Lock()
+        self._httpd = ThreadingHTTPServer((host, port), _Handler, bind_and_activate=False)
+        self._httpd.daemon_threads = True
+        self._httpd.request_queue_size = 256  # the default backlog of 5 drops bursts of clients
+        self._httpd.fake = self
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> FakeMistralServer:
+        self._httpd.server_bind()
+        self._httpd.server_activate()
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def __enter__(self) -> FakeMistralServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def fail_next(
+        self,
+        status: int,
+        retry_after: float | str | None = None,
+        message: str | None = None,
+        endpoint: str | None = "ocr",
+        times: int = 1,
+    ) -> None:
+        """Queue failures: the next `times` calls to `endpoint` ("ocr", "upload", "signed_url",
+        "delete"; None for any) answer `status`, with a Retry-After header when given."""
+        failure = ScriptedFailure(
+            status, retry_after, message or _default_message(status), endpoint
+        )
+        with self._lock:
+            self._failures.extend(itertools.repeat(failure, times))
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        with self._lock:
+            return list(self._requests)
+
+    def requests_to(self, endpoint: str) -> list[RecordedRequest]:
+        return [request for request in self.requests if request.endpoint == endpoint]
+
+    def reset(self) -> None:
+        """Forget requests, scripted failures and uploads; for long benchmark runs."""
+        with self._lock:
+            self._requests.clear()
+            self._failures.clear()
+            self.files.clear()
+
+    def record(self, request: RecordedRequest) -> None:
+        with self._lock:
+            self._requests.append(request)
+
+    def take_failure(self, endpoint: str) -> ScriptedFailure | None:
+        with self._lock:
+            for failure in self._failures:
+                if failure.endpoint in (None, endpoint):
+                    self._failures.remove(failure)
+                    return failure
+        return None
+
+    def check_auth(self, request: RecordedRequest) -> None:
+        token = request.bearer_token
+        if not token or (self.api_key is not None and token != self.api_key):
+            raise ApiError(401, "Unauthorized")
+
+    def signed_url_for(self, file_id: str) -> str:
+        return f"{self.url}/signed/{file_id}?signature={uuid.uuid4().hex}"
+
+    def file_behind(self, url: str) -> StoredFile:
+        """Resolve one of our own signed URLs; the fake never fetches anything else."""
+        parts = urlsplit(url)
+        match = re.fullmatch(r"/signed/([^/]+)", parts.path)
+        if f"{parts.scheme}://{parts.netloc}" != self.url or not match:
+            raise ApiError(400, f"Failed to download document from url: {url[:80]}")
+        try:
+            return self.files[match.group(1)]
+        except KeyError:
+            raise ApiError(400, "Failed to download document: signed URL expired") from None
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as the SDK's connection pool expects
+    server_version = "FakeMistral/1.0"
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    def do_POST(self) -> None:
+        self._dispatch()
+
+    def do_DELETE(self) -> None:
+        self._dispatch()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silent: tests and benchmarks read the requests log instead."""
+
+    @property
+    def fake(self) -> FakeMistralServer:
+        return self.server.fake
+
+    def _dispatch(self) -> None:
+        try:
+            try:
+                request = self._read_request()
+                self.fake.record(request)
+                status, payload = self._answer(request)
+                self._send_json(status, payload)
+            except ApiError as error:
+                self._send_json(error.status, _error_body(error), error.headers)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client gave up (a timeout test): nothing to say
+
+    def _read_request(self) -> RecordedRequest:
+        parts = urlsplit(self.path)
+        endpoint, _ = _route(self.command, parts.path)
+        body = self._read_body()
+        request = RecordedRequest(
+            method=self.command,
+            path=parts.path,
+            endpoint=endpoint,
+            query={key: values[-1] for key, values in parse_qs(parts.query).items()},
+            headers={key.lower(): value for key, value in self.headers.items()},
+        )
+        content_type = self.headers.get("content-type", "")
+        if content_type.startswith("application/json") and body:
+            try:
+                request.json = json.loads(body)
+            except ValueError:
+                raise ApiError(400, "Invalid JSON body") from None
+        elif content_type.startswith("multipart/form-data"):
+            request.form = _parse_multipart(content_type, body)
+        return request
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("transfer-encoding", "").lower() == "chunked":
+            return self._read_chunked()
+        return self.rfile.read(int(self.headers.get("content-length") or 0))
+
+    def _read_chunked(self) -> bytes:
+        chunks = []
+        while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline()
+        while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+            pass  # trailers
+        return b"".join(chunks)
+
+    def _answer(self, request: RecordedRequest) -> tuple[int, Any]:
+        endpoint, params = _route(request.method, request.path)
+        if endpoint is None:
+            raise ApiError(404, "Not Found")
+        self.fake.check_auth(request)
+        failure = self.fake.take_failure(endpoint)
+        if failure is not None:
+            raise _scripted_error(failure)
+        handler = getattr(self, f"_on_{endpoint}")
+        return 200, handler(request, **params)
+
+    def _on_upload(self, request: RecordedRequest) -> dict[str, Any]:
+        upload = request.form.get("file")
+        if not isinstance(upload, dict):
+            raise ApiError(422, "Field required: file")
+        stored = StoredFile(
+            id=str(uuid.uuid4()),
+            filename=upload["filename"],
+            content=upload["content"],
+            purpose=request.form.get("purpose", "fine-tune"),
+            created_at=int(time.time()),
+        )
+        self.fake.files[stored.id] = stored
+        return _file_object(stored)
+
+    def _on_signed_url(self, request: RecordedRequest, file_id: str) -> dict[str, Any]:
+        if file_id not in self.fake.files:
+            raise ApiError(404, f"File {file_id} not found")
+        return {"url": self.fake.signed_url_for(file_id)}
+
+    def _on_delete(self, request: RecordedRequest, file_id: str) -> dict[str, Any]:
+        if self.fake.files.pop(file_id, None) is None:
+            raise ApiError(404, f"File {file_id} not found")
+        return {"id": file_id, "object": "file", "deleted": True}
+
+    def _on_ocr(self, request: RecordedRequest) -> dict[str, Any]:
+        body = request.json or {}
+        if not body.get("model") or not isinstance(body.get("document"), dict):
+            raise ApiError(422, "Fields required: model, document")
+        time.sleep(self.fake.latency_s)
+        content = self._document_bytes(body["document"])
+        pages = _render_pages(content, body.get("pages"))
+        return {
+            "pages": pages,
+            "model": body["model"],
+            "document_annotation": None,
+            "usage_info": {"pages_processed": len(pages), "doc_size_bytes": len(content)},
+        }
+
+    def _document_bytes(self, document: dict[str, Any]) -> bytes:
+        kind = document.get("type")
+        if kind == "file":
+            stored = self.fake.files.get(document.get("file_id", ""))
+            if stored is None:
+                raise ApiError(404, "File not found")
+            return stored.content
+        url = document.get("document_url") if kind == "document_url" else document.get("image_url")
+        if isinstance(url, dict):
+            url = url.get("url")
+        if not isinstance(url, str):
+            raise ApiError(422, f"Unsupported document type: {kind!r}")
+        if url.startswith("data:"):
+            return _decode_data_url(url)
+        return self.fake.file_behind(url).content
+
+    def _send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        body = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def _route(method: str, path: str) -> tuple[str | None, dict[str, str]]:
+    for route_method, pattern, endpoint in ROUTES:
+        match = pattern.match(path)
+        if match and route_method == method:
+            return endpoint, match.groupdict()
+    return None, {}
+
+
+def _parse_multipart(content_type: str, body: bytes) -> dict[str, Any]:
+    """Form fields by name; a file field becomes {"filename", "content_type", "content"}."""
+    message = BytesParser(policy=HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + body
+    )
+    form: dict[str, Any] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        content = part.get_payload(decode=True) or b""
+        filename = part.get_filename()
+        if filename is None:
+            form[name] = content.decode()
+        else:
+            form[name] = {
+                "filename": filename,
+                "content_type": part.get_content_type(),
+                "content": content,
+            }
+    return form
+
+
+def _file_object(stored: StoredFile) -> dict[str, Any]:
+    return {
+        "id": stored.id,
+        "object": "file",
+        "bytes": len(stored.content),
+        "created_at": stored.created_at,
+        "filename": stored.filename,
+        "purpose": stored.purpose,
+        "sample_type": "ocr_input",
+        "source": "upload",
+        "num_lines": None,
+        "mimetype": None,
+        "signature": None,
+        "expires_at": None,
+        "visibility": "workspace",
+    }
+
+
+def _decode_data_url(url: str) -> bytes:
+    header, _, data = url.partition(",")
+    if not header.endswith(";base64"):
+        raise ApiError(400, "Only base64 data URLs are supported")
+    try:
+        return base64.b64decode(data, validate=True)
+    except binascii.Error:
+        raise ApiError(400, "Invalid base64 in data URL") from None
+
+
+def _render_pages(content: bytes, pages: Any) -> list[dict[str, Any]]:
+    if content.startswith(b"%PDF"):
+        return _render_pdf(content, pages)
+    return [_render_image(content)]
+
+
+def _render_pdf(content: bytes, pages: Any) -> list[dict[str, Any]]:
+    with _PDFIUM_LOCK:
+        try:
+            document = pdfium.PdfDocument(content)
+        except pdfium.PdfiumError as exc:
+            if exc.err_code == pdfium_c.FPDF_ERR_PASSWORD:
+                raise ApiError(400, "Document is password protected") from None
+            raise ApiError(400, "Invalid PDF document: could not be parsed") from None
+        with document:
+            indices = _page_indices(pages, len(document))
+            return [_pdf_page(document, index) for index in indices]
+
+
+def _pdf_page(document: pdfium.PdfDocument, index: int) -> dict[str, Any]:
+    page = document[index]
+    width, height = page.get_size()
+    text = page.get_textpage().get_text_range().replace("\r\n", "\n").strip()
+    return {
+        "index": index,
+        "markdown": f"# Page {index + 1}\n\n{text}".strip() + "\n",
+        "images": [],
+        "tables": [],
+        "hyperlinks": [],
+        "header": None,
+        "footer": None,
+        "dimensions": {
+            "dpi": RENDER_DPI,
+            "width": round(width * RENDER_DPI / 72),
+            "height": round(height * RENDER_DPI / 72),
+        },
+    }
+
+
+def _render_image(content: bytes) -> dict[str, Any]:
+    try:
+        with Image.open(io.BytesIO(content)) as image:
+            kind, (width, height) = image.format, image.size
+    except (UnidentifiedImageError, OSError):
+        raise ApiError(400, "Unsupported document: not a PDF or an image") from None
+    return {
+        "index": 0,
+        "markdown": f"# Page 1\n\n{kind} image, {width}x{height} pixels\n",
+        "images": [],
+        "tables": [],
+        "hyperlinks": [],
+        "header": None,
+        "footer": None,
+        "dimensions": {"dpi": 72, "width": width, "height": height},
+    }
+
+
+def _page_indices(pages: Any, page_count: int) -> list[int]:
+    """The API's `pages`: None, a list of 0-based ints, or a string such as "0,2-4"."""
+    if pages is None:
+        return list(range(page_count))
+    if isinstance(pages, str):
+        pages = [number for part in pages.split(",") for number in _expand(part.strip())]
+    wrong = [index for index in pages if not 0 <= index < page_count]
+    if wrong:
+        raise ApiError(400, f"Page {wrong[0]} out of range: document has {page_count} pages")
+    return list(pages)
+
+
+def _expand(part: str) -> range:
+    first, _, last = part.partition("-")
+    try:
+        return range(int(first), int(last or first) + 1)
+    except ValueError:
+        raise ApiError(422, f"Invalid pages value: {part!r}") from None
+
+
+def _scripted_error(failure: ScriptedFailure) -> ApiError:
+    headers = {} if failure.retry_after is None else {"Retry-After": f"{failure.retry_after}"}
+    return ApiError(failure.status, failure.message, headers)
+
+
+def _default_message(status: int) -> str:
+    return {
+        400: "Invalid document",
+        401: "Unauthorized",
+        429: "Requests rate limit exceeded",
+    }.get(status, "Internal server error" if status >= 500 else f"Error {status}")
+
+
+def _error_body(error: ApiError) -> dict[str, Any]:
+    if error.status == 401:
+        return {"message": error.message, "request_id": uuid.uuid4().hex}
+    return {
+        "object": "error",
+        "message": error.message,
+        "type": "invalid_request_error" if error.status < 500 else "internal_server_error",
+        "param": None,
+        "code": str(error.status),
+    }
+
+
+@pytest.fixture
+def mistral_server():
+    """A running fake for one test (register with pytest_plugins or import into a conftest)."""
+    with FakeMistralServer() as server:
+        yield server
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Run the fake Mistral OCR API.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds per OCR call")
+    parser.add_argument("--api-key", default=None, help="accept only this bearer token")
+    arguments = parser.parse_args()
+    server = FakeMistralServer(arguments.host, arguments.port, arguments.latency, arguments.api_key)
+    with server:
+        print(f"fake Mistral API on {server.url} (latency {arguments.latency:g} s)", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()

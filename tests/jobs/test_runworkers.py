@@ -1,0 +1,74 @@
+"""`manage.py runworkers` as real processes: races, crashes and shutdowns."""
+
+import os
+import signal
+
+import pytest
+
+from documents.models import Document
+from jobs.models import Job, Worker
+from tests.conftest import wait_until
+from usage.models import UsageRecord
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+FAST_RECOVERY = {"HEARTBEAT_INTERVAL": 0.2, "WORKER_DEAD_AFTER": 2, "MAINTENANCE_INTERVAL": 0.5}
+
+
+def statuses(*documents) -> list[str]:
+    return list(
+        Document.objects.filter(id__in=[d.id for d in documents]).values_list("status", flat=True)
+    )
+
+
+def test_racing_processes_complete_every_job_exactly_once(make_document, workers):
+    documents = [make_document(b"job %d" % i) for i in range(500)]
+    workers(processes=4, concurrency=4)
+    wait_until(lambda: Job.objects.filter(status="completed").count() == 500, timeout=120)
+    assert Job.objects.filter(attempts=1).count() == 500, "a job was claimed twice"
+    assert UsageRecord.objects.count() == 500
+    assert set(statuses(*documents)) == {"completed"}
+    assert Worker.objects.filter(jobs__isnull=False).distinct().count() > 1
+
+
+def test_a_killed_workers_job_is_recovered_and_billed_once(make_document, workers):
+    document = make_document(b"SLEEP=1.5")
+    workers(processes=1, concurrency=1, **FAST_RECOVERY)
+    job = wait_until(
+        lambda: Job.objects.filter(status="processing").select_related("worker").first()
+    )
+    killed_pid = job.worker.pid
+    os.kill(killed_pid, signal.SIGKILL)
+    wait_until(lambda: statuses(document) == ["completed"], timeout=60)
+    job.refresh_from_db()
+    assert job.attempts == 2
+    assert Worker.objects.get(pid=killed_pid).status == Worker.Status.DEAD
+    assert UsageRecord.objects.filter(document=document).count() == 1
+
+
+def test_sigterm_lets_the_running_job_finish(make_document, workers):
+    document = make_document(b"SLEEP=1")
+    runner = workers(processes=1, concurrency=1, SHUTDOWN_GRACE=30)
+    wait_until(lambda: statuses(document) == ["processing"])
+    assert runner.stop() == 0
+    assert statuses(document) == ["completed"]
+    assert list(Worker.objects.values_list("status", flat=True)) == ["stopped"]
+
+
+def test_sigterm_past_the_grace_period_gives_the_job_back_unspent(make_document, workers):
+    document = make_document(b"SLEEP=30")
+    runner = workers(processes=1, concurrency=1, SHUTDOWN_GRACE=0.5)
+    wait_until(lambda: statuses(document) == ["processing"])
+    assert runner.stop() == 0
+    job = Job.objects.get(document=document)
+    assert (job.status, job.attempts) == ("pending", 0)
+    assert statuses(document) == ["pending"]
+    assert list(Worker.objects.values_list("status", flat=True)) == ["stopped"]
+
+
+def test_a_failing_engine_does_not_kill_the_worker(make_document, workers):
+    broken = make_document(b"FAIL=permanent")
+    fine = make_document(b"fine")
+    workers(processes=1, concurrency=1)
+    wait_until(lambda: sorted(statuses(broken, fine)) == ["completed", "failed"])
+    assert Document.objects.get(id=broken.id).error == "scripted permanent failure"
