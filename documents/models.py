@@ -64,6 +64,10 @@ class Document(models.Model):
         return f"{self.file_name} ({self.id})"
 
     def save(self, *args, **kwargs):
+        self.set_expiry()
+        super().save(*args, **kwargs)
+
+    def set_expiry(self) -> None:
+        """Needed before bulk_create too, which does not call save()."""
         if self.expires_at is None:
             self.expires_at = self.created_at + timedelta(days=self.retention_days)
-        super().save(*args, **kwargs)

@@ -26,7 +26,7 @@ class ConversionOptionsSerializer(serializers.Serializer):
 
 
 class SubmitDocumentSerializer(ConversionOptionsSerializer):
-    file = serializers.FileField()
+    file = serializers.FileField(allow_empty_file=True)
     retentionDays = serializers.IntegerField(
         required=False, min_value=1, max_value=3650, default=DEFAULT_RETENTION_DAYS
     )
@@ -74,3 +74,19 @@ class DocumentContentSerializer(serializers.Serializer):
     fileName = serializers.CharField()
     content = serializers.CharField()
     metadata = serializers.DictField()
+
+
+class ConvertSerializer(ConversionOptionsSerializer):
+    file = serializers.FileField(allow_empty_file=True)
+    format = serializers.ChoiceField(choices=["markdown", "json"], default="markdown")
+    retentionDays = serializers.IntegerField(
+        required=False, min_value=1, max_value=3650, default=DEFAULT_RETENTION_DAYS
+    )
+
+
+class ConvertedDocumentSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    content = serializers.CharField()
+    metadata = serializers.DictField()
+    usage = serializers.DictField()
+    downloadUrl = serializers.CharField()

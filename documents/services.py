@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 from django.db import transaction
+from django.utils import timezone
 from rest_framework import status
 
-from documents import engines, storage
-from documents.conversion import payload_for
-from documents.engines.base import ConversionOptions, InvalidPageRange, parse_page_range
+from documents import conversion, engines, pdfium, storage
+from documents.engines.base import (
+    ConversionError,
+    ConversionOptions,
+    ConversionResult,
+    EngineUnavailable,
+    InvalidPageRange,
+    PasswordRequired,
+    WrongPassword,
+    parse_page_range,
+    select_pages,
+)
 from documents.models import Document
 from documents.uploads import SUPPORTED_TYPES
 from ilios.errors import ApiError
 from jobs import queue
+
+# Problems with the request's own fields are 400s; a document no engine can read is a 422.
+_STATUS_FOR = {InvalidPageRange: 400, PasswordRequired: 400, WrongPassword: 400}
 
 
 def conversion_options(data: dict) -> tuple[str, ConversionOptions, str | None]:
@@ -31,8 +47,17 @@ def conversion_options(data: dict) -> tuple[str, ConversionOptions, str | None]:
     return engine, options, pages_text
 
 
-def check_upload(upload) -> None:
-    """Refuse what no engine can read before anything is stored."""
+def as_api_error(exc: ConversionError) -> ApiError:
+    return ApiError(_STATUS_FOR.get(type(exc), 422), exc.code, str(exc))
+
+
+def check_upload(upload, options: ConversionOptions) -> None:
+    """Refuse what no engine can read, before anything is stored or queued.
+
+    PDFs are opened (lazily: PDFium reads the cross-reference table, not the pages) so that a
+    damaged file, a missing or wrong password and pages past the end are a clear 4xx now rather
+    than a failed job later.
+    """
     if upload.size == 0:
         raise ApiError(status.HTTP_400_BAD_REQUEST, "empty_file", "the uploaded file is empty")
     if getattr(upload, "mime_type", None) not in SUPPORTED_TYPES:
@@ -42,6 +67,31 @@ def check_upload(upload) -> None:
             f"{upload.name!r} is not a supported document: send a PDF or a PNG, JPEG, TIFF, "
             "WebP, BMP or GIF image",
         )
+    try:
+        if upload.mime_type == "application/pdf":
+            count = pdfium.page_count(Path(upload.temporary_file_path()), options.password)
+            select_pages(options.pages, count)
+        else:
+            select_pages(options.pages, 1)
+    except ConversionError as exc:
+        raise as_api_error(exc) from None
+
+
+def new_document(
+    upload, *, api_key, engine: str, retention_days: int, priority: int, batch=None
+) -> Document:
+    return Document(
+        file_name=upload.name[:255],
+        mime_type=upload.mime_type,
+        file_size=upload.size,
+        sha256=upload.sha256,
+        engine=engine,
+        priority=priority,
+        retention_days=retention_days,
+        api_key=api_key,
+        batch=batch,
+        created_at=timezone.now(),
+    )
 
 
 def submit(
@@ -53,30 +103,48 @@ def submit(
     pages_text: str | None,
     retention_days: int,
     priority: int,
-    batch=None,
 ) -> Document:
     """Store the original and queue its conversion; the document stays pending until claimed."""
-    check_upload(upload)
-    document = Document(
-        file_name=upload.name[:255],
-        mime_type=upload.mime_type,
-        file_size=upload.size,
-        sha256=upload.sha256,
-        engine=engine,
-        priority=priority,
-        retention_days=retention_days,
-        api_key=api_key,
-        batch=batch,
+    check_upload(upload, options)
+    document = new_document(
+        upload, api_key=api_key, engine=engine, retention_days=retention_days, priority=priority
     )
     document.original = storage.store_original(document.id, upload)
-    try:
-        with transaction.atomic():
-            document.save(force_insert=True)
-            queue.enqueue(document, payload_for(options, pages_text))
-    except BaseException:
-        storage.delete_original(document.original)
-        raise
+    with storage.deleted_on_error(document.original), transaction.atomic():
+        document.save(force_insert=True)
+        queue.enqueue(document, conversion.payload_for(options, pages_text))
     return document
+
+
+def convert_now(
+    upload, *, api_key, engine: str, options: ConversionOptions, retention_days: int
+) -> tuple[Document, ConversionResult]:
+    """Convert in the request, then store the document and bill it in one transaction."""
+    check_upload(upload, options)
+    started = time.monotonic()
+    try:
+        result = engines.get_engine(engine).convert(
+            Path(upload.temporary_file_path()), upload.mime_type, options
+        )
+    except ConversionError as exc:
+        raise as_api_error(exc) from None
+    except EngineUnavailable as exc:
+        raise ApiError(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "engine_unavailable",
+            str(exc),
+            retry_after=exc.retry_after or 5,
+        ) from None
+    result.processing_ms = result.processing_ms or round((time.monotonic() - started) * 1000)
+    document = new_document(
+        upload, api_key=api_key, engine=engine, retention_days=retention_days, priority=0
+    )
+    document.original = storage.store_original(document.id, upload)
+    with storage.deleted_on_error(document.original), transaction.atomic():
+        document.save(force_insert=True)
+        conversion.record_success(document, result, timezone.now(), operation="sync_convert")
+    document.refresh_from_db()
+    return document, result
 
 
 def visible_documents(api_key):

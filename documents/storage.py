@@ -50,3 +50,13 @@ def local_copy(key: str) -> Iterator[Path]:
             shutil.copyfileobj(source, copy, length=2**20)
         copy.flush()
         yield Path(copy.name)
+
+
+@contextlib.contextmanager
+def deleted_on_error(key: str) -> Iterator[None]:
+    """Delete a just-stored original if the transaction recording it fails: no orphaned files."""
+    try:
+        yield
+    except BaseException:
+        delete_original(key)
+        raise

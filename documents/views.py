@@ -40,6 +40,54 @@ def submitted_body(document: Document, status_url: str) -> dict:
     }
 
 
+class ConvertView(APIView):
+    @extend_schema(
+        operation_id="convert",
+        summary="Convert a file now (no queue) and answer its Markdown or JSON",
+        request={"multipart/form-data": serializers.ConvertSerializer},
+        responses={
+            (200, "text/markdown"): OpenApiTypes.STR,
+            (200, "application/json"): serializers.ConvertedDocumentSerializer,
+            **ERROR_RESPONSES,
+            413: error_response,
+            415: error_response,
+            422: error_response,
+            503: OpenApiResponse(error_response, description="engine unavailable; retry later"),
+        },
+    )
+    def post(self, request):
+        form = serializers.ConvertSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        engine, options, _ = services.conversion_options(form.validated_data)
+        document, result = services.convert_now(
+            form.validated_data["file"],
+            api_key=request.auth,
+            engine=engine,
+            options=options,
+            retention_days=form.validated_data["retentionDays"],
+        )
+        if form.validated_data["format"] == "json":
+            return Response(
+                {
+                    "id": document.id,
+                    "content": document.content,
+                    "metadata": document.metadata,
+                    "usage": {
+                        "prompt_tokens": result.input_tokens or 0,
+                        "completion_tokens": result.output_tokens or 0,
+                        "total_tokens": (result.input_tokens or 0) + (result.output_tokens or 0),
+                        "pages": result.pages_processed,
+                    },
+                    "downloadUrl": f"/v1/documents/{document.id}",
+                }
+            )
+        response = HttpResponse(document.content, content_type="text/markdown; charset=utf-8")
+        response["X-Document-Id"] = document.id
+        response["X-Processing-Time-Ms"] = str(result.processing_ms)
+        response["X-Extracted-Pages"] = str(result.pages_processed)
+        return response
+
+
 class DocumentCollectionView(APIView):
     @extend_schema(
         operation_id="submit_document",

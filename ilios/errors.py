@@ -19,10 +19,19 @@ logger = logging.getLogger(__name__)
 class ApiError(exceptions.APIException):
     """An error with an explicit status, code and message, raised from views and services."""
 
-    def __init__(self, status_code: int, code: str, message: str, **extra):
+    def __init__(
+        self,
+        status_code: int,
+        code: str,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        **extra,
+    ):
         self.status_code = status_code
         self.default_code = code
         self.extra = extra
+        self.wait = retry_after  # DRF turns `wait` into a Retry-After header
         super().__init__(message, code)
 
 

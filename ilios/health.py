@@ -41,6 +41,7 @@ ENDPOINTS = {
 class IndexView(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
+    throttle_classes = []
 
     @extend_schema(
         operation_id="index",
@@ -67,6 +68,7 @@ class IndexView(APIView):
 class HealthView(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
+    throttle_classes = []
 
     @extend_schema(
         operation_id="health",

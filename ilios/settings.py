@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from pathlib import Path
 
@@ -114,7 +115,6 @@ else:
                     "PRAGMA busy_timeout=30000; PRAGMA foreign_keys=ON;"
                 ),
             },
-            "TEST": {"NAME": str(DATA_DIR / "test-ilios.db")},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -192,6 +192,19 @@ LOCAL_PRICE_PER_PAGE = config.number("LOCAL_PRICE_PER_PAGE", 0.0, minimum=0)
 
 # --- API --------------------------------------------------------------------------------------
 API_KEY = config.text("API_KEY")
+THROTTLE_RATE = config.text("THROTTLE_RATE")  # e.g. 100/minute; empty = no throttling
+if THROTTLE_RATE and not re.fullmatch(
+    r"\d+/(s|sec|second|m|min|minute|h|hour|d|day)", THROTTLE_RATE
+):
+    raise ImproperlyConfigured(f"THROTTLE_RATE must look like 100/minute, got {THROTTLE_RATE!r}")
+
+# Shared by every process (throttle counts): the database unless CACHE_URL names Redis.
+CACHE_URL = config.text("CACHE_URL")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    if CACHE_URL
+    else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "ilios_cache"}
+}
 PORT = config.integer("PORT", 1337, minimum=1, maximum=65535)
 
 REST_FRAMEWORK = {
@@ -204,8 +217,11 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.JSONParser",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": ["ilios.throttling.ApiKeyRateThrottle"],
     "EXCEPTION_HANDLER": "ilios.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
+    # `?format=` selects markdown/json/jsonl/zip in our views, not DRF's renderer.
+    "URL_FORMAT_OVERRIDE": None,
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
 }

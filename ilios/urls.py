@@ -10,7 +10,7 @@ handler403 = "ilios.errors.permission_denied"
 handler404 = "ilios.errors.not_found"
 handler500 = "ilios.errors.server_error"
 
-public = {"authentication_classes": [], "permission_classes": []}
+public = {"authentication_classes": [], "permission_classes": [], "throttle_classes": []}
 
 urlpatterns = [
     path("", IndexView.as_view()),
@@ -21,4 +21,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("documents.urls")),
     path("", include(legacy_document_urls)),
+    path("", include("batches.urls")),
+    path("", include("usage.urls")),
 ]

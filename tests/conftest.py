@@ -17,6 +17,14 @@ REPO = Path(__file__).resolve().parent.parent
 CORPUS = Path(os.environ.get("ILIOS_CORPUS", REPO.parent / "shared" / "corpus"))
 
 
+def pytest_sessionfinish(session, exitstatus):
+    """This run's data directory (tests/settings.py) holds nothing worth keeping."""
+    import shutil
+
+    if settings.configured and "run-" in settings.DATA_DIR.name:
+        shutil.rmtree(settings.DATA_DIR, ignore_errors=True)
+
+
 @pytest.fixture
 def corpus() -> Path:
     return CORPUS

@@ -1,14 +1,25 @@
-"""Test settings: the real settings plus engines the tests drive (see tests/engines.py)."""
+"""Test settings: the real settings, a data directory and test database of this run's own (so
+concurrent runs never share files), and engines the tests drive (see tests/engines.py)."""
 
 import os
 from pathlib import Path
 
-os.environ.setdefault("DATA_DIR", str(Path(__file__).resolve().parent.parent / "data" / "test"))
+RUN_ID = os.environ.setdefault("ILIOS_TEST_RUN", str(os.getpid()))
+os.environ.setdefault(
+    "DATA_DIR", str(Path(__file__).resolve().parent.parent / "data" / "test" / f"run-{RUN_ID}")
+)
 
 from ilios.settings import *  # noqa: E402,F403
-from ilios.settings import ENGINES  # noqa: E402
+from ilios.settings import DATA_DIR, DATABASES, ENGINES  # noqa: E402
 
 ENGINES = {**ENGINES, "scripted": "tests.engines.ScriptedEngine"}
+
+# A file, not an in-memory database, so real worker processes can share it.
+DATABASES["default"]["TEST"] = (
+    {"NAME": str(DATA_DIR / "test.db")}
+    if DATABASES["default"]["ENGINE"].endswith("sqlite3")
+    else {"NAME": f"test_ilios_{RUN_ID}"}
+)
 
 # Serve static files straight from the apps in tests: no collectstatic needed.
 WHITENOISE_USE_FINDERS = True

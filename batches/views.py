@@ -1,0 +1,174 @@
+"""The batch endpoints: thin views over `batches.services` and `batches.export`."""
+
+from __future__ import annotations
+
+from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.generics import get_object_or_404
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from batches import export, services
+from batches.models import Batch
+from documents.models import DEFAULT_RETENTION_DAYS, Document
+from documents.serializers import ConversionOptionsSerializer
+from documents.services import conversion_options
+from ilios.openapi import ERROR_RESPONSES, error_response
+
+
+class BatchSubmitSerializer(ConversionOptionsSerializer):
+    files = serializers.ListField(
+        child=serializers.FileField(allow_empty_file=True), min_length=1, max_length=1000
+    )
+    retentionDays = serializers.IntegerField(
+        required=False, min_value=1, max_value=3650, default=DEFAULT_RETENTION_DAYS
+    )
+    priority = serializers.IntegerField(required=False, min_value=0, max_value=10, default=5)
+
+
+progress_serializer = inline_serializer(
+    "BatchProgress",
+    fields={
+        "total": serializers.IntegerField(),
+        **{state: serializers.IntegerField() for state in Document.Status.values},
+    },
+)
+
+batch_status_serializer = inline_serializer(
+    "BatchStatus",
+    fields={
+        "batchId": serializers.CharField(),
+        "status": serializers.ChoiceField(choices=Batch.Status.choices),
+        "progress": progress_serializer,
+        "createdAt": serializers.DateTimeField(),
+        "completedAt": serializers.DateTimeField(allow_null=True),
+        "downloadUrl": serializers.CharField(allow_null=True),
+    },
+)
+
+
+class BatchSubmitView(APIView):
+    @extend_schema(
+        operation_id="submit_batch",
+        summary="Submit many files for asynchronous conversion as one batch",
+        request={"multipart/form-data": BatchSubmitSerializer},
+        responses={
+            202: inline_serializer(
+                "SubmittedBatch",
+                fields={
+                    "batchId": serializers.CharField(),
+                    "status": serializers.CharField(),
+                    "totalDocuments": serializers.IntegerField(),
+                    "documents": inline_serializer(
+                        "BatchDocument",
+                        many=True,
+                        fields={
+                            "id": serializers.CharField(),
+                            "fileName": serializers.CharField(),
+                            "fileSize": serializers.IntegerField(),
+                            "status": serializers.CharField(),
+                            "error": serializers.CharField(required=False),
+                        },
+                    ),
+                    "statusUrl": serializers.CharField(),
+                },
+            ),
+            **ERROR_RESPONSES,
+            413: error_response,
+        },
+    )
+    def post(self, request):
+        form = BatchSubmitSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        engine, options, pages_text = conversion_options(form.validated_data)
+        batch = services.submit(
+            form.validated_data["files"],
+            api_key=request.auth,
+            engine=engine,
+            options=options,
+            pages_text=pages_text,
+            retention_days=form.validated_data["retentionDays"],
+            priority=form.validated_data["priority"],
+        )
+        documents = [
+            {
+                "id": d.id,
+                "fileName": d.file_name,
+                "fileSize": d.file_size,
+                "status": d.status,
+                **({"error": d.error} if d.error else {}),
+            }
+            for d in batch.documents.order_by("id").defer("content")
+        ]
+        return Response(
+            {
+                "batchId": batch.id,
+                "status": batch.status,
+                "totalDocuments": batch.total_documents,
+                "documents": documents,
+                "statusUrl": f"/v1/batch/status/{batch.id}",
+            },
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+class BatchStatusView(APIView):
+    @extend_schema(
+        operation_id="batch_status",
+        summary="A batch's progress",
+        responses={200: batch_status_serializer, **ERROR_RESPONSES},
+    )
+    def get(self, request, batch_id):
+        batch = get_object_or_404(services.visible_batches(request.auth), id=batch_id)
+        return Response(status_body(batch))
+
+
+def status_body(batch: Batch) -> dict:
+    finished = batch.status not in (Batch.Status.PENDING, Batch.Status.PROCESSING)
+    return {
+        "batchId": batch.id,
+        "status": batch.status,
+        "progress": services.progress_of(batch),
+        "createdAt": batch.created_at,
+        "completedAt": batch.completed_at,
+        "downloadUrl": f"/v1/batch/download/{batch.id}" if finished else None,
+    }
+
+
+class BatchView(APIView):
+    @extend_schema(
+        operation_id="cancel_batch",
+        summary="Cancel a batch: its pending documents are not converted",
+        responses={200: batch_status_serializer, **ERROR_RESPONSES},
+    )
+    def delete(self, request, batch_id):
+        batch = get_object_or_404(services.visible_batches(request.auth), id=batch_id)
+        services.cancel(batch)
+        batch.refresh_from_db()
+        return Response(status_body(batch))
+
+
+class BatchDownloadView(APIView):
+    @extend_schema(
+        operation_id="batch_download",
+        summary="The batch's results: JSONL (one line per document) or ZIP (Markdown + manifest)",
+        parameters=[OpenApiParameter("format", str, enum=["jsonl", "zip"], default="jsonl")],
+        responses={
+            (200, "application/x-ndjson"): OpenApiTypes.STR,
+            (200, "application/zip"): OpenApiTypes.BINARY,
+            **ERROR_RESPONSES,
+        },
+    )
+    def get(self, request, batch_id):
+        batch = get_object_or_404(services.visible_batches(request.auth), id=batch_id)
+        if request.GET.get("format") == "zip":
+            response = StreamingHttpResponse(
+                export.zip_archive(batch), content_type="application/zip"
+            )
+            response["Content-Disposition"] = f'attachment; filename="batch-{batch.id}.zip"'
+            return response
+        response = StreamingHttpResponse(export.jsonl(batch), content_type="application/x-ndjson")
+        response["Content-Disposition"] = f'attachment; filename="batch-{batch.id}.jsonl"'
+        return response

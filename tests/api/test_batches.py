@@ -1,0 +1,98 @@
+"""Batches end to end: real worker processes, exact progress, complete exports."""
+
+import io
+import json
+import zipfile
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from batches.models import Batch
+from jobs.models import Job
+from tests.conftest import corpus_upload, wait_until
+
+GOOD = [
+    "minimal-document.pdf",
+    "pdflatex-4-pages.pdf",
+    "google-doc-document.pdf",
+    "crazyones-pdfa.pdf",
+    "issue-33-lorem-ipsum.pdf",
+    "scotus-transcript-p1.pdf",
+]
+BAD = ["empty.pdf", "truncated-nics.pdf", "unreadablemetadata.pdf"]
+
+
+def files_for(count: int, bad: int = 0):
+    good = [corpus_upload(GOOD[i % len(GOOD)]) for i in range(count - bad - 1)]
+    junk = [SimpleUploadedFile("notes.pdf", b"plain text\n" * 50)]
+    return good + [corpus_upload(BAD[i % len(BAD)]) for i in range(bad)] + junk
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
+def test_a_batch_with_bad_files_adds_up_and_exports_every_document_once(api, workers):
+    response = api.post(
+        "/v1/batch/submit",
+        {"files": files_for(30, bad=3), "priority": 8, "retentionDays": 7},
+        format="multipart",
+    )
+    assert response.status_code == 202
+    body = response.json()
+    assert body["totalDocuments"] == 30 and len(body["documents"]) == 30
+    assert sum(d["status"] == "failed" for d in body["documents"]) == 4
+    batch_id = body["batchId"]
+    workers(processes=2, concurrency=2)
+
+    def finished():
+        status = api.get(f"/v1/batch/status/{batch_id}").json()
+        progress = status["progress"]
+        assert progress["total"] == 30
+        assert sum(v for k, v in progress.items() if k != "total") == 30, progress
+        return status if status["status"] in ("completed", "failed") else None
+
+    status = wait_until(finished, timeout=180, interval=0.1)
+    assert status["status"] == "completed"
+    assert (status["progress"]["completed"], status["progress"]["failed"]) == (26, 4)
+    assert status["downloadUrl"] == f"/v1/batch/download/{batch_id}"
+    batch = Batch.objects.get(id=batch_id)
+    assert (batch.completed_documents, batch.failed_documents) == (26, 4)
+
+    lines = [
+        json.loads(line)
+        for line in b"".join(
+            api.get(f"/v1/batch/download/{batch_id}?format=jsonl").streaming_content
+        ).splitlines()
+    ]
+    assert sorted(line["id"] for line in lines) == sorted(d["id"] for d in body["documents"])
+    assert all(line["content"] for line in lines if line["status"] == "completed")
+    assert all(line["error"] for line in lines if line["status"] == "failed")
+
+    archive = zipfile.ZipFile(
+        io.BytesIO(b"".join(api.get(f"/v1/batch/download/{batch_id}?format=zip").streaming_content))
+    )
+    manifest = json.loads(archive.read("manifest.json"))["documents"]
+    assert sorted(item["id"] for item in manifest) == sorted(line["id"] for line in lines)
+    markdown_files = [name for name in archive.namelist() if name.endswith(".md")]
+    assert len(markdown_files) == 26 == len(set(markdown_files))
+    assert all(item["error"] for item in manifest if item["status"] == "failed")
+
+
+@pytest.mark.django_db
+def test_cancelling_a_batch_cancels_its_pending_documents(api):
+    batch_id = api.post("/v1/batch/submit", {"files": files_for(3)}, format="multipart").json()[
+        "batchId"
+    ]
+    response = api.delete(f"/v1/batch/{batch_id}")
+    assert response.json()["status"] == "cancelled"
+    assert response.json()["progress"]["cancelled"] == 2
+    assert set(Job.objects.values_list("status", flat=True)) == {"cancelled"}
+
+
+@pytest.mark.django_db
+def test_a_batch_of_only_bad_files_fails_at_once(api):
+    body = api.post(
+        "/v1/batch/submit", {"files": [corpus_upload("empty.pdf")]}, format="multipart"
+    ).json()
+    status = api.get(body["statusUrl"]).json()
+    assert status["status"] == "failed"
+    assert status["progress"] == {**status["progress"], "total": 1, "failed": 1}
