@@ -90,3 +90,10 @@ class ConvertedDocumentSerializer(serializers.Serializer):
     metadata = serializers.DictField()
     usage = serializers.DictField()
     downloadUrl = serializers.CharField()
+
+
+class DocumentPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = DocumentSummarySerializer(many=True)

@@ -123,7 +123,7 @@ class DocumentCollectionView(APIView):
             OpenApiParameter("status", str, enum=[s for s, _ in Document.Status.choices]),
             OpenApiParameter("batchId", str),
         ],
-        responses={200: serializers.DocumentSummarySerializer(many=True), **ERROR_RESPONSES},
+        responses={200: serializers.DocumentPageSerializer, **ERROR_RESPONSES},
     )
     def get(self, request):
         documents = services.visible_documents(request.auth)
@@ -143,6 +143,13 @@ class LegacySubmitView(DocumentCollectionView):
 
     http_method_names = ["post", "options"]
 
+    @extend_schema(
+        operation_id="submit_document",
+        summary="Submit a document for asynchronous conversion (original path)",
+        request={"multipart/form-data": serializers.SubmitDocumentSerializer},
+        responses={202: serializers.SubmittedDocumentSerializer, **ERROR_RESPONSES,
+                   413: error_response, 415: error_response, 422: error_response},
+    )
     def post(self, request):
         response = super().post(request)
         response.data["statusUrl"] = f"/api/documents/status/{response.data['id']}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -42,6 +43,10 @@ def error_body(code: str, message: str, **extra) -> dict:
 def exception_handler(exc, context):
     if isinstance(exc, Http404):
         exc = exceptions.NotFound("not found")
+    elif isinstance(exc, RequestDataTooBig):
+        exc = ApiError(413, "request_too_large", str(exc))
+    elif isinstance(exc, SuspiciousOperation | BadRequest):
+        exc = ApiError(400, "bad_request", str(exc))
     response = drf_exception_handler(exc, context)
     if response is None:
         logger.exception("unhandled error", exc_info=exc)

@@ -232,6 +232,14 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "3.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "ilios.openapi.mark_legacy_aliases",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "DocumentStatusEnum": "documents.models.Document.Status",
+        "BatchStatusEnum": "batches.models.Batch.Status",
+    },
     # Swagger UI and ReDoc served from our own static files: no CDN, works offline.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -1,6 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import (
+    SpectacularJSONAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerView,
+)
 
 from documents.urls import legacy_urlpatterns as legacy_document_urls
 from ilios.health import HealthView, IndexView
@@ -15,7 +19,7 @@ public = {"authentication_classes": [], "permission_classes": [], "throttle_clas
 urlpatterns = [
     path("", IndexView.as_view()),
     path("health", HealthView.as_view()),
-    path("openapi.json", SpectacularAPIView.as_view(**public), name="schema"),
+    path("openapi.json", SpectacularJSONAPIView.as_view(**public), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema", **public)),
     path("redoc", SpectacularRedocView.as_view(url_name="schema", **public)),
     path("admin/", admin.site.urls),

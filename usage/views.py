@@ -38,9 +38,12 @@ def parse_moment(request, name: str, *, end: bool):
     if not raw:
         return None
     try:
-        moment = parse_datetime(raw)
-        if moment is None and (day := parse_date(raw)):
+        # A bare date first: parse_datetime reads "2026-03-31" as its midnight, which would
+        # leave the end date's own usage out.
+        if day := parse_date(raw):
             moment = datetime.combine(day, time.max if end else time.min)
+        else:
+            moment = parse_datetime(raw)
     except ValueError:
         moment = None
     if moment is None:

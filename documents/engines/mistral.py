@@ -12,7 +12,6 @@ import logging
 import mimetypes
 import os
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +24,8 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 from mistralai.client import Mistral, errors, models
 from mistralai.client.utils import BackoffStrategy, RetryConfig
+
+from documents.pdfium import lock as pdfium_lock
 
 from .base import (
     ConversionError,
@@ -46,7 +47,6 @@ SIGNED_URL_EXPIRY_HOURS = 1  # the shortest the API allows: the URL is used once
 UNREADABLE_STATUSES = frozenset({400, 413, 415, 422})
 NO_RETRIES = RetryConfig("none", BackoffStrategy(0, 0, 1, 0), retry_connection_errors=False)
 # PDFium is not thread-safe and workers run several conversions per process at once.
-_PDFIUM_LOCK = threading.Lock()
 
 
 class MistralAuthenticationFailed(ConversionError):
@@ -182,7 +182,7 @@ def _readable_copy(
     if mime_type != PDF:
         yield path, 1 if mime_type.startswith("image/") else None
         return
-    with _PDFIUM_LOCK:
+    with pdfium_lock:
         document, locked = _open_pdf(path, password)
         if document is None:
             page_count, decrypted = None, None

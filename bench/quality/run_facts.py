@@ -1,0 +1,136 @@
+"""Score the local engine on the shared corpus: facts pass rate, born-digital speed, OCR recall.
+
+Usage: python bench/quality/run_facts.py [OUTDIR]   (corpus: ../shared/corpus or $ILIOS_CORPUS)
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import unicodedata
+from collections import Counter
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+from documents.engines.base import ConversionOptions  # noqa: E402
+from documents.engines.local import LocalEngine  # noqa: E402
+
+MIME_TYPES = {
+    ".pdf": "application/pdf",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".tif": "image/tiff",
+    ".tiff": "image/tiff",
+    ".webp": "image/webp",
+    ".bmp": "image/bmp",
+    ".gif": "image/gif",
+}
+BORN_DIGITAL_KINDS = {"text-pdf", "large"}
+OCR_KINDS = {"image", "scanned-pdf"}
+
+
+def corpus_dir() -> Path:
+    return Path(os.environ.get("ILIOS_CORPUS", REPO.parent / "shared" / "corpus")).resolve()
+
+
+def manifest(corpus: Path) -> dict[str, dict[str, str]]:
+    with open(corpus / "MANIFEST.tsv", newline="") as handle:
+        return {row["file"]: row for row in csv.DictReader(handle, delimiter="\t")}
+
+
+def convert(engine: LocalEngine, path: Path) -> tuple[str, int, float]:
+    started = time.perf_counter()
+    result = engine.convert(path, MIME_TYPES[path.suffix.lower()], ConversionOptions())
+    return result.markdown, result.pages_processed, time.perf_counter() - started
+
+
+def words(text: str) -> list[str]:
+    text = unicodedata.normalize("NFKC", text).lower()
+    return re.findall(r"\w+", text)
+
+
+def word_recall(truth: str, output: str) -> float:
+    expected = Counter(words(truth))
+    found = Counter(words(output))
+    total = sum(expected.values())
+    return sum(min(n, found[w]) for w, n in expected.items()) / total if total else 1.0
+
+
+def main() -> int:
+    corpus = corpus_dir()
+    outdir = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.mkdtemp(prefix="facts-"))
+    outdir.mkdir(parents=True, exist_ok=True)
+    facts = corpus / "facts.jsonl"
+    docs = sorted({json.loads(line)["doc"] for line in facts.read_text().splitlines() if line})
+    kinds = manifest(corpus)
+    engine = LocalEngine()
+    engine.convert(corpus / "phototest.tif", "image/tiff", ConversionOptions())  # load the model
+    timings: dict[str, tuple[int, float]] = {}
+    for doc in docs:
+        markdown, pages, seconds = convert(engine, corpus / doc)
+        (outdir / f"{doc}.md").write_text(markdown + "\n")
+        timings[doc] = (pages, seconds)
+        print(f"{doc:45s} {pages:4d} pages {seconds:7.2f} s", flush=True)
+
+    report = outdir / "facts.json"
+    subprocess.run(
+        [
+            sys.executable,
+            str(corpus.parent / "tools" / "facts_check.py"),
+            str(facts),
+            str(outdir),
+            "--corpus",
+            "shared",
+            "--json",
+            str(report),
+            "--quiet",
+        ],
+        check=False,
+    )
+    scores = json.loads(report.read_text())
+    for document in scores["documents"]:
+        print(f"  {document['doc']:45s} {document['passed']:3d}/{document['total']:3d}")
+    for fact in scores["facts"]:
+        if not fact.get("passed") and not fact.get("soft"):
+            print(f"  FAIL {fact.get('id')}")
+    summary = scores["summary"]
+    print(
+        f"facts passed {summary['passed']}/{summary['total']} = "
+        f"{summary['micro_pass_rate']:.1%} pooled, {summary['macro_pass_rate']:.1%} per document"
+    )
+
+    born = [d for d, row in kinds.items() if row["kind"] in BORN_DIGITAL_KINDS]
+    pages = seconds = 0.0
+    for doc in born:
+        if doc not in timings:
+            timings[doc] = convert(engine, corpus / doc)[1:]
+        pages += timings[doc][0]
+        seconds += timings[doc][1]
+    print(f"born-digital: {pages:.0f} pages in {seconds:.2f} s = {pages / seconds:.1f} pages/s")
+
+    ocr_pages = ocr_seconds = 0.0
+    for doc, row in sorted(kinds.items()):
+        truth = corpus / f"{doc}.gt.txt"
+        if row["kind"] not in OCR_KINDS or not truth.exists():
+            continue
+        markdown, count, elapsed = convert(engine, corpus / doc)
+        ocr_pages += count
+        ocr_seconds += elapsed
+        recall = word_recall(truth.read_text(), markdown)
+        print(f"OCR {doc:40s} word recall {recall:6.1%}  {count / elapsed:5.2f} pages/s")
+    if ocr_seconds:
+        print(f"OCR speed: {ocr_pages / ocr_seconds:.2f} pages/s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

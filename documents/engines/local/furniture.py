@@ -1,0 +1,45 @@
+"""Running headers, footers and page numbers: text in the page margins that repeats."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from .geometry import Word
+from .lines import group_lines
+
+MARGIN_SHARE = 0.1
+PAGE_NUMBER_RE = re.compile(r"^(page\s*)?[\divxlc]{1,5}(\s*(of|/)\s*\d+)?$", re.IGNORECASE)
+
+
+def _signature(text: str) -> str:
+    """Numbers vanish, so page numbers on either side of a header do not tell pages apart."""
+    return " ".join(re.sub(r"\d+", " ", text.lower()).split())
+
+
+def _margin_lines(words: list[Word], page_height: float):
+    margin = page_height * MARGIN_SHARE
+    edge = [w for w in words if w.bottom <= margin or w.top >= page_height - margin]
+    return group_lines(edge)
+
+
+def remove_furniture(pages: list[list[Word]], heights: list[float]) -> list[list[Word]]:
+    """Drop margin lines seen on at least half of the pages (two at least), and bare page numbers.
+
+    Numbers are ignored when comparing, so "Page 3 of 9" on every page counts as one repeated line.
+    """
+    margin_lines = [_margin_lines(words, h) for words, h in zip(pages, heights, strict=True)]
+    seen = Counter(
+        signature
+        for lines in margin_lines
+        for signature in {_signature(line.text) for line in lines}
+    )
+    needed = max(2, (len(pages) + 1) // 2)
+    cleaned: list[list[Word]] = []
+    for words, lines in zip(pages, margin_lines, strict=True):
+        drop: set[int] = set()
+        for line in lines:
+            if seen[_signature(line.text)] >= needed or PAGE_NUMBER_RE.match(line.text.strip()):
+                drop.update(id(w) for w in line.words)
+        cleaned.append([w for w in words if id(w) not in drop] if drop else words)
+    return cleaned

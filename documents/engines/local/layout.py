@@ -1,0 +1,221 @@
+"""Reading order: a recursive XY-cut over line chunks, with tables kept whole.
+
+A region is split at a vertical gutter only when both sides read like prose (long chunks) or a
+drawn column rule says so; otherwise it is split into horizontal bands. Neighbouring bands that
+share a gutter are cut together, so two columns whose paragraph gaps happen to line up are still
+read column by column.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .geometry import Line, Rule, Word
+from .lines import CELL_GAP_EM, chunks_of, group_lines, split_line
+from .tables import Table
+
+Item = Line | Table
+GUTTER_EM = 0.6
+PROSE_CHUNK_EM = 6.0
+
+
+@dataclass
+class Region:
+    items: list[Item]
+
+    @property
+    def x0(self) -> float:
+        return min(i.x0 for i in self.items)
+
+    @property
+    def x1(self) -> float:
+        return max(i.x1 for i in self.items)
+
+    @property
+    def top(self) -> float:
+        return min(i.top for i in self.items)
+
+    @property
+    def bottom(self) -> float:
+        return max(i.bottom for i in self.items)
+
+
+def reading_order(
+    words: list[Word], tables: list[Table], rules: list[Rule], guides: list[Rule], size: float
+) -> list[Item]:
+    """Lines (with their cells) and tables of a page in the order a person reads them.
+
+    `guides` are drawn column rules; horizontal `rules` separate blocks that must not be merged.
+    """
+    separators = [r for r in rules if r.horizontal]
+    taken = {id(w) for t in tables for w in t.words}
+    free = [w for w in words if id(w) not in taken]
+    items: list[Item] = [*chunks_of(free), *tables]
+    if not items:
+        return []
+    ordered: list[Item] = []
+    for leaf in _cut(items, guides, separators, size):
+        ordered.extend(_leaf_items(leaf))
+    return ordered
+
+
+def _leaf_items(items: list[Item]) -> list[Item]:
+    tables = [i for i in items if isinstance(i, Table)]
+    words = [w for i in items if isinstance(i, Line) for w in i.words]
+    words += [w for table in tables for line in table.leading for w in line.words]
+    lines = group_lines(words)
+    for line in lines:
+        line.cells = split_line(line, CELL_GAP_EM)
+    return sorted([*lines, *tables], key=lambda i: i.top)
+
+
+def _cut(items: list[Item], guides: list[Rule], separators, size: float) -> list[list[Item]]:
+    if len(items) <= 1:
+        return [items]
+    gutter = _vertical_cut(items, guides, size)
+    if gutter is not None:
+        left = [i for i in items if (i.x0 + i.x1) / 2 < gutter]
+        right = [i for i in items if (i.x0 + i.x1) / 2 >= gutter]
+        return _cut(left, guides, separators, size) + _cut(right, guides, separators, size)
+    groups = _merge_bands_sharing_gutters(_bands(items), size, separators)
+    if len(groups) == 1:
+        return [items]
+    leaves: list[list[Item]] = []
+    for group in groups:
+        leaves.extend(_cut(group, guides, separators, size))
+    return leaves
+
+
+def _bands(items: list[Item]) -> list[list[Item]]:
+    bands: list[list[Item]] = []
+    bottom = float("-inf")
+    for item in sorted(items, key=lambda i: i.top):
+        if bands and item.top < bottom:
+            bands[-1].append(item)
+            bottom = max(bottom, item.bottom)
+        else:
+            bands.append([item])
+            bottom = item.bottom
+    return bands
+
+
+def _merge_bands_sharing_gutters(bands, size, separators: list[Rule]) -> list[list[Item]]:
+    """Join consecutive bands while some white strip of the first runs through all of them.
+
+    A drawn horizontal rule ends the run, and so does a wide white gap unless the next band has
+    text on both sides of the strip (a centred caption under columns belongs to neither column).
+    """
+    merged: list[list[Item]] = []
+    gutters: list[tuple[float, float]] = []
+    bottom = 0.0
+    for band in bands:
+        top = min(i.top for i in band)
+        if merged and gutters and not _ruled_between(separators, bottom, top, merged[-1] + band):
+            open_gutters = _narrowed(gutters, band, size)
+            if open_gutters and top - bottom > size and not _spans_gutter(band, open_gutters):
+                open_gutters = []
+            if open_gutters:
+                merged[-1].extend(band)
+                gutters = open_gutters
+                bottom = max(bottom, max(i.bottom for i in band))
+                continue
+        merged.append(list(band))
+        gutters = _gaps(band, size)
+        bottom = max(i.bottom for i in band)
+    return merged
+
+
+def _ruled_between(separators: list[Rule], bottom: float, top: float, items: list[Item]) -> bool:
+    left = min(i.x0 for i in items)
+    right = max(i.x1 for i in items)
+    return any(
+        bottom - 1 <= rule.top
+        and rule.bottom <= top + 1
+        and rule.x1 - rule.x0 > 0.5 * (right - left)
+        for rule in separators
+    )
+
+
+def _spans_gutter(band: list[Item], gutters) -> bool:
+    return any(
+        any(i.x1 <= x0 for i in band) and any(i.x0 >= x1 for i in band) for x0, x1 in gutters
+    )
+
+
+def _narrowed(gutters, items: list[Item], size: float) -> list[tuple[float, float]]:
+    """The parts of the gutters that the items leave white, if still wide enough."""
+    result: list[tuple[float, float]] = []
+    for x0, x1 in gutters:
+        pieces = [(x0, x1)]
+        for item in items:
+            pieces = [
+                part
+                for a, b in pieces
+                for part in ((a, min(b, item.x0)), (max(a, item.x1), b))
+                if part[1] - part[0] > 0
+            ]
+        result.extend(p for p in pieces if p[1] - p[0] >= GUTTER_EM * size)
+    return result
+
+
+def _gaps(items: list[Item], size: float) -> list[tuple[float, float]]:
+    spans = sorted((i.x0, i.x1) for i in items)
+    gaps: list[tuple[float, float]] = []
+    reach = spans[0][1]
+    for x0, x1 in spans[1:]:
+        if x0 - reach >= GUTTER_EM * size:
+            gaps.append((reach, x0))
+        reach = max(reach, x1)
+    return gaps
+
+
+def _vertical_cut(items: list[Item], guides: list[Rule], size: float) -> float | None:
+    forced = _ruled_gutter(items, guides)
+    if forced is not None:
+        return forced
+    gutters = _prose_gutters(items, size)
+    if not gutters:
+        return None
+    x0, x1 = max(gutters, key=lambda g: g[1] - g[0])
+    return (x0 + x1) / 2
+
+
+def _ruled_gutter(items: list[Item], guides: list[Rule]) -> float | None:
+    top = min(i.top for i in items)
+    bottom = max(i.bottom for i in items)
+    left = min(i.x0 for i in items)
+    right = max(i.x1 for i in items)
+    for rule in guides:
+        x = (rule.x0 + rule.x1) / 2
+        if not left < x < right:
+            continue
+        overlap = min(rule.bottom, bottom) - max(rule.top, top)
+        if overlap < 0.5 * (bottom - top):
+            continue
+        if not any(i.x0 < x < i.x1 for i in items):
+            return x
+    return None
+
+
+def _prose_gutters(items: list[Item], size: float) -> list[tuple[float, float]]:
+    """White vertical strips through the whole region with prose-like text on both sides."""
+    return [
+        gap
+        for gap in _gaps(items, size)
+        if _prose_on_both_sides(items, (gap[0] + gap[1]) / 2, size)
+    ]
+
+
+def _prose_on_both_sides(items: list[Item], x: float, size: float) -> bool:
+    for side in (
+        [i for i in items if i.x1 <= x],
+        [i for i in items if i.x0 >= x],
+    ):
+        if len(side) < 2:
+            return False
+        if any(isinstance(i, Table) for i in side):
+            continue
+        mean_width = sum(i.x1 - i.x0 for i in side) / len(side)
+        if mean_width < PROSE_CHUNK_EM * size:
+            return False
+    return True

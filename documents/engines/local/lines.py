@@ -1,0 +1,68 @@
+"""Group words into lines and lines into the chunks that layout analysis works with."""
+
+from __future__ import annotations
+
+from statistics import median
+
+from .geometry import Line, Word
+
+CHUNK_GAP_EM = 0.8
+CELL_GAP_EM = 1.2
+
+
+def group_lines(words: list[Word]) -> list[Line]:
+    """Words whose vertical middles fall inside one another's extent form a line, left to right."""
+    lines: list[list[Word]] = []
+    tops: list[float] = []
+    bottoms: list[float] = []
+    for word in sorted(words, key=lambda w: (w.middle, w.x0)):
+        if lines:
+            limit = min(bottoms[-1], tops[-1] + (bottoms[-1] - tops[-1]) * 0.8)
+            if tops[-1] <= word.middle <= limit or abs(word.middle - _mid(lines[-1])) < 0.3 * (
+                word.height
+            ):
+                lines[-1].append(word)
+                bottoms[-1] = max(bottoms[-1], word.bottom)
+                continue
+        lines.append([word])
+        tops.append(word.top)
+        bottoms.append(word.bottom)
+    return [Line(sorted(ws, key=lambda w: w.x0)) for ws in lines]
+
+
+def _mid(words: list[Word]) -> float:
+    return sum(w.middle for w in words) / len(words)
+
+
+def split_line(line: Line, gap_em: float) -> list[Line]:
+    """Cut a line where the space between two words is wider than `gap_em` times the font size."""
+    pieces: list[list[Word]] = [[line.words[0]]]
+    for prev, word in zip(line.words, line.words[1:], strict=False):
+        if word.x0 - prev.x1 > gap_em * max(min(prev.size, word.size), 1.0):
+            pieces.append([word])
+        else:
+            pieces[-1].append(word)
+    return [Line(piece) for piece in pieces]
+
+
+def chunks_of(words: list[Word]) -> list[Line]:
+    """Line fragments separated by wide gaps: pieces of one column, or cells of a table row."""
+    chunks: list[Line] = []
+    for line in group_lines(words):
+        chunks.extend(split_line(line, CHUNK_GAP_EM))
+    return chunks
+
+
+def body_size(words: list[Word]) -> float:
+    """The font size most characters are set in: the yardstick for headings and gaps."""
+    weights: dict[float, int] = {}
+    for word in words:
+        key = round(word.size, 1)
+        weights[key] = weights.get(key, 0) + len(word.text)
+    if not weights:
+        return 10.0
+    return max(weights.items(), key=lambda item: item[1])[0]
+
+
+def median_height(lines: list[Line]) -> float:
+    return median(line.height for line in lines) if lines else 10.0

@@ -1,0 +1,209 @@
+"""Turn ordered lines and tables into Markdown: headings, paragraphs, lists and pipe tables."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .geometry import Line
+from .tables import Table, rows_from_lines, whitespace_separators
+
+HEADING_SIZE_RATIO = 1.15
+MAX_HEADING_CHARS = 150
+BULLETS = "•◦▪‣●○■□➢►–-*·"
+BULLET_RE = re.compile(rf"^[{re.escape(BULLETS)}]\s+")
+NUMBERED_RE = re.compile(r"^(\d{1,3}[.)]|\(?[a-zA-Z0-9]{1,3}\))\s+")
+TERMINAL = (".", "!", "?", ":", ";", "”", '"', "’")
+
+
+@dataclass
+class HeadingStyle:
+    """Document-wide heading levels: bigger type, fewer hashes; bold body text comes last."""
+
+    body_size: float
+    sized_levels: list[float]
+
+    @classmethod
+    def from_lines(cls, lines: list[Line], body_size: float) -> HeadingStyle:
+        sizes = sorted(
+            {
+                round(line.size * 2) / 2
+                for line in lines
+                if line.size >= body_size * HEADING_SIZE_RATIO and _heading_text(line.text)
+            },
+            reverse=True,
+        )
+        return cls(body_size, sizes[:5])
+
+    def level(self, line: Line) -> int | None:
+        if not _heading_text(line.text):
+            return None
+        if line.size >= self.body_size * HEADING_SIZE_RATIO:
+            size = round(line.size * 2) / 2
+            position = next(
+                (i for i, s in enumerate(self.sized_levels) if size >= s - 0.25),
+                len(self.sized_levels) - 1,
+            )
+            return min(position + 1, 6)
+        if line.bold and line.size >= self.body_size * 0.9 and len(line.text) <= 100:
+            return min(len(self.sized_levels) + 1, 6)
+        return None
+
+
+def _heading_text(text: str) -> bool:
+    letters = sum(ch.isalpha() for ch in text)
+    return (
+        2 <= len(text) <= MAX_HEADING_CHARS
+        and letters >= 2
+        and letters >= len(text) / 3
+        and not text.rstrip().endswith((",", "-"))
+        and not BULLET_RE.match(text)
+    )
+
+
+def find_text_tables(items: list) -> list:
+    """Replace runs of lines whose cells line up in three or more columns by tables."""
+    result: list = []
+    run: list[Line] = []
+
+    def close_run() -> None:
+        table = _table_from_run(run)
+        if table:
+            result.append(table)
+        else:
+            result.extend(run)
+        run.clear()
+
+    for item in items:
+        if isinstance(item, Line) and len(item.cells) >= 2 and _adjacent(run, item):
+            run.append(item)
+            continue
+        close_run()
+        if isinstance(item, Line) and len(item.cells) >= 2:
+            run.append(item)
+        else:
+            result.append(item)
+    close_run()
+    return result
+
+
+def _adjacent(run: list[Line], line: Line) -> bool:
+    if not run:
+        return True
+    last = run[-1]
+    return line.top - last.top >= 0 and line.top - last.bottom < 2.5 * max(last.height, 1)
+
+
+def _table_from_run(run: list[Line]) -> Table | None:
+    if len(run) < 3 or sum(1 for line in run if len(line.cells) >= 3) < 2:
+        return None
+    separators = whitespace_separators(run)
+    if len(separators) < 2:
+        return None
+    rows = rows_from_lines(run, separators)
+    if len(rows) < 2:
+        return None
+    words = [w for line in run for w in line.words]
+    return Table(
+        rows,
+        min(line.x0 for line in run),
+        run[0].top,
+        max(line.x1 for line in run),
+        run[-1].bottom,
+        words,
+    )
+
+
+def render_table(table: Table) -> str:
+    keep = [c for c in range(len(table.rows[0])) if any(row[c] for row in table.rows)]
+    rows = [[row[c].replace("|", "\\|") for c in keep] for row in table.rows]
+    if not keep:
+        return ""
+    lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(keep)]
+    lines.extend("| " + " | ".join(row) + " |" for row in rows[1:])
+    return "\n".join(lines)
+
+
+def render_page(items: list, style: HeadingStyle) -> str:
+    blocks: list[str] = []
+    paragraph: list[Line] = []
+
+    def close_paragraph() -> None:
+        if paragraph:
+            blocks.append(_paragraph_text(paragraph))
+            paragraph.clear()
+
+    previous_heading: tuple[int, Line] | None = None
+    for item in items:
+        if isinstance(item, Table):
+            close_paragraph()
+            previous_heading = None
+            table = render_table(item)
+            if table:
+                blocks.append(table)
+            continue
+        level = style.level(item)
+        if level is not None:
+            close_paragraph()
+            if previous_heading and _continues_heading(previous_heading, level, item):
+                blocks[-1] = f"{blocks[-1]} {item.text}"
+            else:
+                blocks.append("#" * level + " " + item.text)
+            previous_heading = (level, item)
+            continue
+        previous_heading = None
+        if paragraph and _starts_new_paragraph(paragraph, item):
+            close_paragraph()
+        paragraph.append(item)
+    close_paragraph()
+    return "\n\n".join(block for block in blocks if block.strip())
+
+
+def _continues_heading(previous: tuple[int, Line], level: int, line: Line) -> bool:
+    """A heading wrapped over two lines: same level, right below, no final punctuation."""
+    prev_level, prev_line = previous
+    return (
+        prev_level == level
+        and 0 <= line.top - prev_line.bottom < 0.8 * line.height
+        and not prev_line.text.endswith(TERMINAL)
+    )
+
+
+def _starts_new_paragraph(paragraph: list[Line], line: Line) -> bool:
+    last = paragraph[-1]
+    first = paragraph[0]
+    size = max(last.size, 1.0)
+    ends_sentence = last.text.rstrip().endswith(TERMINAL)
+    if BULLET_RE.match(line.text) or NUMBERED_RE.match(line.text):
+        return True
+    if line.top < last.top - 1 or line.x0 > last.x1:
+        return ends_sentence or not line.text[:1].islower()
+    if line.top - last.bottom > 0.5 * max(last.height, line.height):
+        return True
+    if abs(line.size - last.size) > 0.12 * size or line.bold != last.bold and len(paragraph) == 1:
+        return True
+    in_list = bool(BULLET_RE.match(first.text) or NUMBERED_RE.match(first.text))
+    if line.x0 - last.x0 > 0.8 * size and not (in_list and line.x0 > first.x0):
+        return True
+    right = max(p.x1 for p in paragraph)
+    return ends_sentence and last.x1 < right - 4 * size
+
+
+def _paragraph_text(lines: list[Line]) -> str:
+    text = lines[0].text
+    for line in lines[1:]:
+        following = line.text
+        if re.search(r"[^\W\d_]-$", text) and following[:1].islower():
+            text = text[:-1] + following
+        else:
+            text = f"{text} {following}"
+    bullet = BULLET_RE.match(text)
+    if bullet:
+        return "- " + text[bullet.end() :]
+    return _escape_start(text)
+
+
+def _escape_start(text: str) -> str:
+    if text.startswith(("#", ">", "+ ", "* ", "- ", "|", "=")):
+        return "\\" + text
+    return text

@@ -1,0 +1,295 @@
+"""Tables: ruled grids found from vector strokes, and whitespace-aligned columns of text.
+
+Both kinds end as a `Table` of text cells. Rows follow text lines; a line that fills only one or
+two cells of a wider table, right under a full row, continues that row (wrapped cell text), which
+keeps a multi-line description in the row it belongs to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .geometry import Line, Rule, Word
+from .lines import CELL_GAP_EM, group_lines, split_line
+
+SNAP = 2.0
+STACKED_RULES_MAX_DISTANCE = 400.0
+PROSE_CELL_EM = 15.0
+FRAME_MIN_LINES_PER_BAND = 6
+MIN_COLUMN_GAP_EM = 0.9
+
+
+@dataclass
+class Table:
+    rows: list[list[str]]
+    x0: float
+    top: float
+    x1: float
+    bottom: float
+    words: list[Word] = field(default_factory=list)
+    leading: list[Line] = field(default_factory=list)
+
+
+@dataclass
+class RuledAnalysis:
+    tables: list[Table]
+    column_guides: list[Rule]
+
+
+def find_ruled_tables(words: list[Word], rules: list[Rule]) -> RuledAnalysis:
+    """Tables drawn with strokes, and long vertical strokes that frame page columns instead."""
+    tables: list[Table] = []
+    guides: list[Rule] = []
+    for group in _connected(rules):
+        x0 = min(r.x0 for r in group)
+        x1 = max(r.x1 for r in group)
+        top = min(r.top for r in group)
+        bottom = max(r.bottom for r in group)
+        if x1 - x0 < 30 or bottom - top < 8:
+            continue
+        inside = [w for w in words if _inside(w, x0, top, x1, bottom)]
+        if not inside:
+            continue
+        table, frame_guides = _table_from_group(group, inside, words, (x0, top, x1, bottom))
+        if table:
+            tables.append(table)
+        guides.extend(frame_guides)
+    return RuledAnalysis(_drop_nested(tables), guides)
+
+
+def _table_from_group(group, inside, words, bbox):
+    x0, top, x1, bottom = bbox
+    width = x1 - x0
+    h_levels = _levels(
+        [(r.top + r.bottom) / 2 for r in group if r.horizontal and _span(r) > 0.3 * width]
+    )
+    v_rules = [r for r in group if not r.horizontal]
+    v_levels = [
+        x
+        for x in _levels([(r.x0 + r.x1) / 2 for r in v_rules])
+        if x0 + SNAP * 2 < x < x1 - SNAP * 2
+    ]
+    bands = _bands(inside, [top, *h_levels, bottom])
+    text_bands = [band for band in bands if band]
+    lines_per_band = sum(len(group_lines(b)) for b in text_bands) / max(len(text_bands), 1)
+    if lines_per_band >= FRAME_MIN_LINES_PER_BAND and v_levels:
+        columns = [x0, *v_levels, x1]
+        if all(b - a >= 0.15 * width for a, b in zip(columns, columns[1:], strict=False)):
+            return None, [r for r in v_rules if x0 + SNAP < (r.x0 + r.x1) / 2 < x1 - SNAP]
+    if len(text_bands) == 1 and 2 <= len(h_levels) <= 3:
+        extended = _rows_below(words, x0, x1, bottom, inside)
+        if extended:
+            inside = inside + extended
+            text_bands = [text_bands[0], extended]
+    if not v_levels and _reads_like_prose(inside):
+        return None, []
+    separators = v_levels or whitespace_separators(group_lines(inside))
+    if not separators:
+        return None, []
+    leading: list[Line] = []
+    while len(text_bands) > 1 and len(separators) >= 3 and _is_title_band(text_bands[0]):
+        leading.extend(group_lines(text_bands.pop(0)))
+        top = min(w.top for band in text_bands for w in band) - 1
+    rows: list[list[str]] = []
+    for number, band in enumerate(text_bands):
+        band_lines = group_lines(band)
+        if number == 0 and len(text_bands) > 1:
+            rows.append(_merged_row(band_lines, separators))
+        else:
+            rows.extend(rows_from_lines(band_lines, separators))
+    rows = [row for row in rows if any(row)]
+    if len(rows) < 2:
+        return None, []
+    bottom = max(bottom, max(w.bottom for w in inside))
+    return Table(rows, x0, top, x1, bottom, inside, leading), []
+
+
+def _reads_like_prose(words: list[Word]) -> bool:
+    """Rules above and below columns of running text (a masthead, a footnote bar), not a table."""
+    chunks = [c for line in group_lines(words) for c in split_line(line, CELL_GAP_EM)]
+    widths = sorted((c.x1 - c.x0) / max(c.size, 1.0) for c in chunks)
+    return bool(widths) and widths[len(widths) // 2] >= PROSE_CELL_EM
+
+
+def _is_title_band(band: list[Word]) -> bool:
+    """Lines over a wide grid that hold one or two phrases each: a title, not a row."""
+    return all(len(split_line(line, CELL_GAP_EM)) <= 2 for line in group_lines(band))
+
+
+def _rows_below(words, x0, x1, bottom, taken) -> list[Word]:
+    """Unruled body rows under a ruled header: lines below it that stay within its width."""
+    taken_ids = {id(w) for w in taken}
+    below = [w for w in words if w.top >= bottom - 1 and id(w) not in taken_ids]
+    result: list[Word] = []
+    last_bottom = bottom
+    for line in group_lines(below):
+        gap_limit = 3 * max(line.height, 1.0)
+        if line.top - last_bottom > gap_limit:
+            break
+        if line.x0 < x0 - SNAP or line.x1 > x1 + SNAP:
+            break
+        result.extend(line.words)
+        last_bottom = line.bottom
+    return result
+
+
+def _span(rule: Rule) -> float:
+    return rule.x1 - rule.x0
+
+
+def _inside(word: Word, x0, top, x1, bottom) -> bool:
+    cx = (word.x0 + word.x1) / 2
+    return x0 - 1 <= cx <= x1 + 1 and top - 1 <= word.middle <= bottom + 1
+
+
+def _levels(values: list[float]) -> list[float]:
+    levels: list[float] = []
+    for value in sorted(values):
+        if levels and value - levels[-1] <= SNAP:
+            continue
+        levels.append(value)
+    return levels
+
+
+def _bands(words: list[Word], edges: list[float]) -> list[list[Word]]:
+    edges = sorted(set(edges))
+    bands: list[list[Word]] = [[] for _ in range(len(edges) - 1)]
+    for word in words:
+        for index in range(len(edges) - 1):
+            if word.middle <= edges[index + 1] or index == len(edges) - 2:
+                bands[index].append(word)
+                break
+    return bands
+
+
+def _connected(rules: list[Rule]) -> list[list[Rule]]:
+    """Groups of strokes that touch each other (within a couple of points)."""
+    parent = list(range(len(rules)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    order = sorted(range(len(rules)), key=lambda i: rules[i].x0)
+    for position, i in enumerate(order):
+        a = rules[i]
+        for j in order[position + 1 :]:
+            b = rules[j]
+            if b.x0 > a.x1 + SNAP:
+                break
+            if b.top <= a.bottom + SNAP and a.top <= b.bottom + SNAP or _stacked(a, b):
+                parent[find(i)] = find(j)
+    groups: dict[int, list[Rule]] = {}
+    for i, rule in enumerate(rules):
+        groups.setdefault(find(i), []).append(rule)
+    return [g for g in groups.values() if len(g) >= 2]
+
+
+def _stacked(a: Rule, b: Rule) -> bool:
+    """Horizontal rules of equal extent one above the other: a table ruled only across."""
+    return (
+        a.horizontal
+        and b.horizontal
+        and abs(a.x0 - b.x0) <= SNAP
+        and abs(a.x1 - b.x1) <= SNAP
+        and abs(a.top - b.top) < STACKED_RULES_MAX_DISTANCE
+    )
+
+
+def _drop_nested(tables: list[Table]) -> list[Table]:
+    kept: list[Table] = []
+    for table in sorted(tables, key=lambda t: -(t.x1 - t.x0) * (t.bottom - t.top)):
+        if any(
+            k.x0 - 1 <= table.x0 and table.x1 <= k.x1 + 1 and k.top - 1 <= table.top <= k.bottom
+            for k in kept
+        ):
+            continue
+        kept.append(table)
+    return kept
+
+
+def whitespace_separators(lines: list[Line]) -> list[float]:
+    """x positions of vertical white strips crossed by (almost) no word of the given lines."""
+    words = [w for line in lines for w in line.words]
+    if len(lines) < 2 or not words:
+        return []
+    left = int(min(w.x0 for w in words)) - 1
+    right = int(max(w.x1 for w in words)) + 2
+    coverage = np.zeros(right - left + 1, dtype=np.int32)
+    for word in words:
+        coverage[int(word.x0) - left + 1] += 1
+        coverage[int(word.x1) - left] -= 1
+    coverage = np.cumsum(coverage)
+    allowed = len(lines) // 10
+    size = float(np.median([w.size for w in words]))
+    free = coverage <= allowed
+    separators: list[float] = []
+    start = None
+    for x, is_free in enumerate(free):
+        if is_free and start is None:
+            start = x
+        elif not is_free and start is not None:
+            if start > 1 and x - start >= MIN_COLUMN_GAP_EM * size:
+                separators.append(left + (start + x) / 2)
+            start = None
+    return separators
+
+
+def _column_of(x: float, separators: list[float]) -> int:
+    column = 0
+    for separator in separators:
+        if x > separator:
+            column += 1
+    return column
+
+
+def _cells(line: Line, separators: list[float]) -> list[str]:
+    cells = [""] * (len(separators) + 1)
+    for chunk in split_line(line, CELL_GAP_EM):
+        column = _column_of((chunk.x0 + chunk.x1) / 2, separators)
+        if chunk.x1 - chunk.x0 > 3 * (chunk.size or 1) and column > _column_of(
+            chunk.x0, separators
+        ):
+            column = _column_of(chunk.x0 + chunk.size, separators)
+        cells[column] = f"{cells[column]} {chunk.text}".strip()
+    return cells
+
+
+def _merged_row(lines: list[Line], separators: list[float]) -> list[str]:
+    row = [""] * (len(separators) + 1)
+    for line in lines:
+        for index, text in enumerate(_cells(line, separators)):
+            if text:
+                row[index] = f"{row[index]} {text}".strip()
+    return row
+
+
+def rows_from_lines(lines: list[Line], separators: list[float]) -> list[list[str]]:
+    rows: list[list[str]] = []
+    previous: Line | None = None
+    for line in lines:
+        cells = _cells(line, separators)
+        filled = sum(1 for c in cells if c)
+        if rows and previous is not None and _continues(cells, filled, rows[-1], line, previous):
+            for index, text in enumerate(cells):
+                if text:
+                    rows[-1][index] = f"{rows[-1][index]} {text}".strip()
+        else:
+            rows.append(cells)
+        previous = line
+    return rows
+
+
+def _continues(cells, filled, last_row, line: Line, previous: Line) -> bool:
+    """A sparse line tight under a fuller row is wrapped text of that row."""
+    columns = len(cells)
+    last_filled = sum(1 for c in last_row if c)
+    if columns < 3 or filled > max(1, columns // 4) or last_filled < max(2, filled + 1):
+        return False
+    if line.top - previous.bottom > 0.6 * max(line.height, 1.0):
+        return False
+    return all(last_row[i] for i, c in enumerate(cells) if c)
