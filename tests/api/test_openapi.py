@@ -12,29 +12,43 @@ from schemathesis.specs.openapi.checks import (
 
 from ilios.models import ApiKey
 
-
 # The promises: no input makes a 5xx, and every answer is one the schema documents.
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
 
 DOCUMENTED = {
-    ("post", "/v1/convert"), ("post", "/v1/documents"), ("get", "/v1/documents"),
-    ("get", "/v1/documents/{document_id}/status"), ("get", "/v1/documents/{document_id}"),
-    ("delete", "/v1/documents/{document_id}"), ("get", "/v1/documents/{document_id}/original"),
-    ("post", "/api/documents/submit"), ("get", "/api/documents/status/{document_id}"),
-    ("get", "/api/documents/{document_id}"), ("get", "/api/documents/{document_id}/original"),
-    ("post", "/v1/batch/submit"), ("get", "/v1/batch/status/{batch_id}"),
-    ("get", "/v1/batch/download/{batch_id}"), ("delete", "/v1/batch/{batch_id}"),
-    ("get", "/v1/usage/summary"), ("get", "/v1/usage/breakdown"),
-    ("get", "/api/usage/summary"), ("get", "/api/usage/breakdown"),
-    ("get", "/health"), ("get", "/"),
+    ("post", "/v1/convert"),
+    ("post", "/v1/documents"),
+    ("get", "/v1/documents"),
+    ("get", "/v1/documents/{document_id}/status"),
+    ("get", "/v1/documents/{document_id}"),
+    ("delete", "/v1/documents/{document_id}"),
+    ("get", "/v1/documents/{document_id}/original"),
+    ("post", "/api/documents/submit"),
+    ("get", "/api/documents/status/{document_id}"),
+    ("get", "/api/documents/{document_id}"),
+    ("get", "/api/documents/{document_id}/original"),
+    ("post", "/v1/batch/submit"),
+    ("get", "/v1/batch/status/{batch_id}"),
+    ("get", "/v1/batch/download/{batch_id}"),
+    ("delete", "/v1/batch/{batch_id}"),
+    ("get", "/v1/usage/summary"),
+    ("get", "/v1/usage/breakdown"),
+    ("get", "/api/usage/summary"),
+    ("get", "/api/usage/breakdown"),
+    ("get", "/health"),
+    ("get", "/"),
 }
 
 
 def test_every_endpoint_is_in_the_schema(client):
     paths = client.get("/openapi.json").json()["paths"]
     operations = {(method, path) for path, methods in paths.items() for method in methods}
-    assert DOCUMENTED <= operations
+    assert operations >= DOCUMENTED
 
 
 @pytest.fixture
@@ -51,8 +65,14 @@ schema = schemathesis.pytest.from_fixture("live_schema")
 
 
 @schema.parametrize()
-@settings(max_examples=15, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                 HealthCheck.filter_too_much])
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+    ],
+)
 def test_the_api_keeps_to_its_schema(case, key):
     case.call_and_validate(headers={"Authorization": f"Bearer {key}"}, checks=CHECKS)
