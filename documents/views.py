@@ -147,8 +147,13 @@ class LegacySubmitView(DocumentCollectionView):
         operation_id="submit_document",
         summary="Submit a document for asynchronous conversion (original path)",
         request={"multipart/form-data": serializers.SubmitDocumentSerializer},
-        responses={202: serializers.SubmittedDocumentSerializer, **ERROR_RESPONSES,
-                   413: error_response, 415: error_response, 422: error_response},
+        responses={
+            202: serializers.SubmittedDocumentSerializer,
+            **ERROR_RESPONSES,
+            413: error_response,
+            415: error_response,
+            422: error_response,
+        },
     )
     def post(self, request):
         response = super().post(request)

@@ -11,16 +11,26 @@ from tests.conftest import REPO
 
 def start(**env) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "manage.py", "check"], cwd=REPO, capture_output=True, text=True,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "ilios.settings", **env}, timeout=60,
+        [sys.executable, "manage.py", "check"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "ilios.settings", **env},
+        timeout=60,
     )
 
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("WORKER_COUNT", "many"), ("MAX_CONCURRENT_JOBS", "0"), ("MAX_UPLOAD_SIZE", "huge"),
-     ("OCR_ENGINE", "tesseract"), ("MARGIN_RATE", "-1"), ("PORT", "99999"),
-     ("THROTTLE_RATE", "fast")],
+    [
+        ("WORKER_COUNT", "many"),
+        ("MAX_CONCURRENT_JOBS", "0"),
+        ("MAX_UPLOAD_SIZE", "huge"),
+        ("OCR_ENGINE", "tesseract"),
+        ("MARGIN_RATE", "-1"),
+        ("PORT", "99999"),
+        ("THROTTLE_RATE", "fast"),
+    ],
 )
 def test_a_wrong_value_stops_start_up_naming_the_variable(tmp_path, name, value):
     result = start(DATA_DIR=str(tmp_path), **{name: value})
