@@ -28,6 +28,7 @@ format: $(BIN)/.installed
 	$(BIN)/ruff check --fix .
 
 test-sqlite: $(BIN)/.installed
+	scripts/ensure_chromium.sh
 	DATABASE_URL= $(BIN)/python -m pytest
 
 # The queue and API suites again, on PostgreSQL.

@@ -6,7 +6,9 @@ from drf_spectacular.views import (
     SpectacularSwaggerView,
 )
 
+from documents import playground
 from documents.urls import legacy_urlpatterns as legacy_document_urls
+from ilios import admin_views
 from ilios.health import HealthView, IndexView
 
 handler400 = "ilios.errors.bad_request"
@@ -22,7 +24,10 @@ urlpatterns = [
     path("openapi.json", SpectacularJSONAPIView.as_view(**public), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema", **public)),
     path("redoc", SpectacularRedocView.as_view(url_name="schema", **public)),
+    path("admin/dashboard/", admin.site.admin_view(admin_views.dashboard), name="ilios-dashboard"),
+    path("admin/billing/", admin.site.admin_view(admin_views.billing), name="ilios-billing"),
     path("admin/", admin.site.urls),
+    path("playground", playground.playground, name="playground"),
     path("", include("documents.urls")),
     path("", include(legacy_document_urls)),
     path("", include("batches.urls")),

@@ -1,0 +1,45 @@
+"""Batches in the admin: progress at a glance, their documents one click away."""
+
+from django.contrib import admin
+
+from batches.models import Batch
+from documents.models import Document
+from ilios.admin_support import QueueStateAdmin, changelist_link
+from jobs import queue
+from jobs.models import Job
+
+
+@admin.register(Batch)
+class BatchAdmin(QueueStateAdmin):
+    list_display = (
+        "id",
+        "status",
+        "progress",
+        "api_key",
+        "priority",
+        "created_at",
+        "completed_at",
+        "documents",
+    )
+    list_filter = ("status", ("api_key", admin.RelatedOnlyFieldListFilter), "created_at")
+    search_fields = ("id",)
+    date_hierarchy = "created_at"
+    list_select_related = ("api_key",)
+    readonly_fields = ("progress", "documents")
+    actions = ("retry_failed_documents",)
+
+    @admin.display(description="done / failed / total")
+    def progress(self, batch):
+        return f"{batch.completed_documents} / {batch.failed_documents} / {batch.total_documents}"
+
+    @admin.display(description="documents")
+    def documents(self, batch):
+        return changelist_link(Document, f"{batch.total_documents} document(s)", batch=batch.id)
+
+    @admin.action(
+        description="Retry the failed documents of selected batches", permissions=["operate"]
+    )
+    def retry_failed_documents(self, request, queryset):
+        failed_jobs = Job.objects.filter(document__batch__in=queryset, status=Job.Status.FAILED)
+        retried = queue.retry_now(list(failed_jobs.values_list("id", flat=True)))
+        self.report(request, retried, retried, "Requeued {} failed document(s)", "")

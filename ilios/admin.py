@@ -1,0 +1,78 @@
+"""API keys in the admin: created with the raw key shown exactly once, revoked, never edited."""
+
+from django.contrib import admin, messages
+from django.template.response import TemplateResponse
+
+from documents.models import Document
+from ilios.admin_support import changelist_link
+from ilios.models import ApiKey
+from usage.models import UsageRecord
+
+admin.site.site_header = "Ilios operations"
+admin.site.site_title = "Ilios admin"
+admin.site.index_template = "admin/ilios_index.html"
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "prefix",
+        "active",
+        "from_environment",
+        "created_at",
+        "last_used_at",
+        "documents",
+        "usage",
+    )
+    list_filter = ("active", "from_environment", "created_at", "last_used_at")
+    search_fields = ("name", "prefix")
+    readonly_fields = ("prefix", "from_environment", "created_at", "last_used_at")
+    actions = ("revoke",)
+
+    def get_fields(self, request, obj=None):
+        # A new key only needs a name: its secret is generated, never typed in.
+        if obj is None:
+            return ("name",)
+        return ("name", "active", *self.readonly_fields)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        created, raw_key = ApiKey.generate(obj.name)
+        obj.__dict__.update(created.__dict__)
+        obj.raw_key = raw_key
+
+    def response_add(self, request, obj, post_url_continue=None):
+        """Show the raw key in this response only: it is never stored, so it cannot travel
+        through the session or a cookie on its way to a redirected page."""
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "API key created",
+            "key": obj,
+            "raw_key": obj.raw_key,
+        }
+        return TemplateResponse(request, "admin/ilios/apikey/created.html", context)
+
+    @admin.action(description="Revoke selected API keys")
+    def revoke(self, request, queryset):
+        from_environment = queryset.filter(active=True, from_environment=True).count()
+        revoked = queryset.filter(active=True, from_environment=False).update(active=False)
+        self.message_user(request, f"Revoked {revoked} API key(s).", messages.SUCCESS)
+        if from_environment:
+            self.message_user(
+                request,
+                f"{from_environment} key(s) come from the API_KEY variable and were left "
+                "active: remove them from API_KEY instead.",
+                messages.WARNING,
+            )
+
+    @admin.display(description="documents")
+    def documents(self, key):
+        return changelist_link(Document, "documents", api_key=key.pk)
+
+    @admin.display(description="usage")
+    def usage(self, key):
+        return changelist_link(UsageRecord, "usage", api_key=key.pk)
