@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from documents.models import Document
@@ -134,7 +135,7 @@ def test_a_bad_upload_is_a_clear_4xx_and_leaves_nothing(api, upload, status, cod
     assert response.status_code == status
     assert response.json()["error"]["code"] == code
     assert Document.objects.count() == 0
-    assert list(Path(queue.settings.UPLOAD_TEMP_DIR).iterdir()) == []
+    assert list(Path(settings.UPLOAD_TEMP_DIR).iterdir()) == []
 
 
 def test_a_wrong_password_is_a_400_and_the_right_one_is_accepted(api):
@@ -171,3 +172,19 @@ def test_an_unknown_document_is_a_json_404(api):
     response = api.get("/v1/documents/nope/status")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+def test_a_crash_while_recording_a_submission_leaves_no_document_or_file(api, monkeypatch):
+    def stored_files():
+        return {path for path in (settings.DATA_DIR / "files").rglob("*") if path.is_file()}
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    before = stored_files()
+    monkeypatch.setattr(queue, "enqueue", crash)
+    response = submit(api)
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "internal_error"
+    assert Document.objects.count() == 0
+    assert stored_files() == before
