@@ -26,6 +26,18 @@ FORMAT_PARAMETER = OpenApiParameter(
 )
 
 
+SUBMIT_SCHEMA = {
+    "request": {"multipart/form-data": serializers.SubmitDocumentSerializer},
+    "responses": {
+        202: serializers.SubmittedDocumentSerializer,
+        **ERROR_RESPONSES,
+        413: error_response,
+        415: error_response,
+        422: error_response,
+    },
+}
+
+
 def submitted_body(document: Document, status_url: str) -> dict:
     return {
         "id": document.id,
@@ -92,13 +104,7 @@ class DocumentCollectionView(APIView):
     @extend_schema(
         operation_id="submit_document",
         summary="Submit a document for asynchronous conversion",
-        request={"multipart/form-data": serializers.SubmitDocumentSerializer},
-        responses={
-            202: serializers.SubmittedDocumentSerializer,
-            **ERROR_RESPONSES,
-            413: error_response,
-            415: error_response,
-        },
+        **SUBMIT_SCHEMA,
     )
     def post(self, request):
         form = serializers.SubmitDocumentSerializer(data=request.data)
@@ -146,14 +152,7 @@ class LegacySubmitView(DocumentCollectionView):
     @extend_schema(
         operation_id="submit_document",
         summary="Submit a document for asynchronous conversion (original path)",
-        request={"multipart/form-data": serializers.SubmitDocumentSerializer},
-        responses={
-            202: serializers.SubmittedDocumentSerializer,
-            **ERROR_RESPONSES,
-            413: error_response,
-            415: error_response,
-            422: error_response,
-        },
+        **SUBMIT_SCHEMA,
     )
     def post(self, request):
         response = super().post(request)

@@ -24,3 +24,25 @@ def complete(document, pages: int = 1):
     queue.complete(job, worker.id, result)
     document.refresh_from_db()
     return document
+
+
+def billed(pages: int, *, when=None, api_key=None, engine: str = "mistral"):
+    """A document converted and billed at `when`, as a sync conversion would record it."""
+    from django.utils import timezone
+
+    from documents.conversion import record_success
+    from documents.models import Document
+
+    document = Document.objects.create(
+        file_name="x.pdf",
+        mime_type="application/pdf",
+        file_size=1,
+        sha256="0" * 64,
+        engine=engine,
+        api_key=api_key,
+    )
+    result = ConversionResult(
+        pages=[Page(i, "x") for i in range(pages)], model="m", input_tokens=10, output_tokens=2
+    )
+    record_success(document, result, when or timezone.now())
+    return document

@@ -2,12 +2,12 @@
 
 from django.contrib import admin
 
-from ilios.admin_support import change_link, dollars
+from ilios.admin_support import QueueStateAdmin, change_link, dollars
 from usage.models import UsageRecord
 
 
 @admin.register(UsageRecord)
-class UsageRecordAdmin(admin.ModelAdmin):
+class UsageRecordAdmin(QueueStateAdmin):
     list_display = (
         "created_at",
         "document_link",
@@ -29,15 +29,6 @@ class UsageRecordAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     list_select_related = ("document", "api_key")
     readonly_fields = ("document_link", "base_cost", "total_cost")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="document", ordering="document")
     def document_link(self, record):

@@ -5,28 +5,15 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from documents.conversion import record_success
-from documents.engines.base import ConversionResult, Page
-from documents.models import Document
 from ilios.models import ApiKey, hash_key
 from tests.conftest import corpus_upload
+from tests.states import billed
 
 pytestmark = pytest.mark.django_db
 
 
 def bill(engine="mistral", pages=1, api_key=None, when=None):
-    document = Document.objects.create(
-        file_name="x.pdf",
-        mime_type="application/pdf",
-        file_size=1,
-        sha256="0" * 64,
-        engine=engine,
-        api_key=api_key,
-    )
-    result = ConversionResult(
-        pages=[Page(i, "x") for i in range(pages)], model="m", input_tokens=10, output_tokens=2
-    )
-    record_success(document, result, when or timezone.now())
+    billed(pages, when=when, api_key=api_key, engine=engine)
 
 
 def test_a_thousand_one_page_conversions_bill_exactly_a_dollar_thirty(api):

@@ -7,11 +7,9 @@ from datetime import UTC, datetime
 import pytest
 from django.urls import reverse
 
-from documents.conversion import record_success
-from documents.engines.base import ConversionResult, Page
-from documents.models import Document
 from ilios import auth
 from ilios.models import ApiKey
+from tests.states import billed
 from usage import reports
 
 pytestmark = pytest.mark.django_db
@@ -27,16 +25,7 @@ def _fresh_key_sync(monkeypatch, settings):
 
 
 def bill(when: datetime, pages: int, api_key=None, engine="mistral"):
-    document = Document.objects.create(
-        file_name="x.pdf",
-        mime_type="application/pdf",
-        file_size=1,
-        sha256="0" * 64,
-        engine=engine,
-        api_key=api_key,
-    )
-    result = ConversionResult(pages=[Page(i, "x") for i in range(pages)], model="m")
-    record_success(document, result, when)
+    billed(pages, when=when, api_key=api_key, engine=engine)
 
 
 def at(day: int, month: int = 3, hour: int = 12) -> datetime:
