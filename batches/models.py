@@ -19,6 +19,7 @@ class Batch(models.Model):
     total_documents = models.IntegerField(default=0)
     completed_documents = models.IntegerField(default=0)
     failed_documents = models.IntegerField(default=0)
+    cancelled_documents = models.IntegerField(default=0)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     priority = models.SmallIntegerField(default=5)
     retention_days = models.IntegerField(default=365)

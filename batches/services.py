@@ -96,14 +96,16 @@ def visible_batches(api_key):
 
 
 def cancel(batch: Batch) -> int:
-    """Cancel the batch's pending documents; those already converting finish normally."""
+    """Cancel the batch's pending documents; those already converting finish normally.
+
+    The batch is marked cancelled first, so its last documents cannot finish it as completed.
+    """
     with transaction.atomic():
-        cancelled = queue.cancel_pending(
+        Batch.objects.filter(id=batch.id, status__in=progress.OPEN).update(
+            status=Batch.Status.CANCELLED, completed_at=timezone.now()
+        )
+        return queue.cancel_pending(
             list(
                 batch.documents.filter(status=Document.Status.PENDING).values_list("id", flat=True)
             )
         )
-        Batch.objects.filter(id=batch.id, status__in=progress.OPEN).update(
-            status=Batch.Status.CANCELLED, completed_at=timezone.now()
-        )
-    return cancelled

@@ -104,3 +104,14 @@ def reopen(document_ids) -> None:
     )
     failed.update(status=Document.Status.PENDING, error="", processed_at=None)
     progress.documents_reopened(per_batch)
+
+
+def record_cancelled(document_ids, now) -> int:
+    """Pending documents cancelled before conversion; their batches count them as done."""
+    cancelled = Document.objects.filter(id__in=document_ids, status=Document.Status.PENDING)
+    per_batch = dict(
+        cancelled.exclude(batch=None).values_list("batch").annotate(n=Count("id")).order_by()
+    )
+    count = cancelled.update(status=Document.Status.CANCELLED, processed_at=now)
+    progress.documents_cancelled(per_batch, now)
+    return count

@@ -56,16 +56,18 @@ def cancel_pending(document_ids) -> int:
     """Cancel the pending jobs of these documents; returns how many documents were cancelled.
 
     A job a worker already claimed is left alone: cancelling it would race the worker's result.
+    The rows are locked first so that a claim cannot take one between the read and the update.
     """
     with transaction.atomic():
-        cancelled_jobs = Job.objects.filter(
+        now = timezone.now()
+        pending = Job.objects.select_for_update().filter(
             document_id__in=document_ids, status=Job.Status.PENDING
-        ).update(status=Job.Status.CANCELLED, completed_at=timezone.now(), payload={})
-        if not cancelled_jobs:
-            return 0
-        return Document.objects.filter(
-            id__in=document_ids, status=Document.Status.PENDING, jobs__status=Job.Status.CANCELLED
-        ).update(status=Document.Status.CANCELLED)
+        )
+        cancelled_ids = list(pending.values_list("document_id", flat=True))
+        Job.objects.filter(document_id__in=cancelled_ids, status=Job.Status.PENDING).update(
+            status=Job.Status.CANCELLED, completed_at=now, payload={}
+        )
+        return conversion.record_cancelled(cancelled_ids, now)
 
 
 # --- Claiming ---------------------------------------------------------------------------------

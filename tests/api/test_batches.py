@@ -96,3 +96,17 @@ def test_a_batch_of_only_bad_files_fails_at_once(api):
     status = api.get(body["statusUrl"]).json()
     assert status["status"] == "failed"
     assert status["progress"] == {**status["progress"], "total": 1, "failed": 1}
+
+
+@pytest.mark.django_db
+def test_a_batch_whose_last_pending_document_is_cancelled_finishes(api):
+    batch_id = api.post("/v1/batch/submit", {"files": files_for(2)}, format="multipart").json()[
+        "batchId"
+    ]
+    batch = Batch.objects.get(id=batch_id)
+    pending = [d for d in batch.documents.all() if d.status == "pending"]
+    for document in pending:
+        assert api.delete(f"/v1/documents/{document.id}").json()["status"] == "cancelled"
+    batch.refresh_from_db()
+    assert batch.status == "failed"  # the other file was junk: nothing succeeded
+    assert (batch.failed_documents, batch.cancelled_documents) == (1, 1)
