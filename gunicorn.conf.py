@@ -1,18 +1,19 @@
 """gunicorn as `make run` and the Dockerfile start it: threads, since uploads and sync
-conversions mostly wait on I/O."""
+conversions mostly wait on I/O. Every top-level name here is read as a gunicorn setting, so
+helpers are imported under names gunicorn does not know."""
 
 from pathlib import Path
 
 from dotenv import load_dotenv
 
-from ilios import config
+from ilios.config import integer as env_integer
 
 load_dotenv(Path(__file__).parent / ".env")
 
-bind = f"0.0.0.0:{config.integer('PORT', 1337, minimum=1, maximum=65535)}"
-workers = config.integer("WEB_CONCURRENCY", 2, minimum=1)
+bind = f"0.0.0.0:{env_integer('PORT', 1337, minimum=1, maximum=65535)}"
+workers = env_integer("WEB_CONCURRENCY", 2, minimum=1)
 worker_class = "gthread"
-threads = config.integer("WEB_THREADS", 8, minimum=1)
+threads = env_integer("WEB_THREADS", 8, minimum=1)
 timeout = 600
 graceful_timeout = 30
 accesslog = "-"

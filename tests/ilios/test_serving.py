@@ -1,0 +1,53 @@
+"""gunicorn started exactly as `make run` starts it serves the API."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import urllib.request
+
+import pytest
+from django.conf import settings
+
+from tests.conftest import REPO, database_env, wait_until
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_gunicorn_serves_the_api_with_the_project_config():
+    port = free_port()
+    env = {
+        **os.environ,
+        **database_env(),
+        "PORT": str(port),
+        "WEB_CONCURRENCY": "1",
+        "DATA_DIR": str(settings.DATA_DIR),
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+    }
+    server = subprocess.Popen(
+        [os.path.join(os.path.dirname(sys.executable), "gunicorn"), "--config", "gunicorn.conf.py"],
+        cwd=REPO,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+
+        def health():
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
+                    return r.status == 200
+            except OSError:
+                assert server.poll() is None, "gunicorn exited"
+                return False
+
+        assert wait_until(health, timeout=60, interval=0.2)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(30)
