@@ -17,4 +17,6 @@ threads = env_integer("WEB_THREADS", 8, minimum=1)
 timeout = 600
 graceful_timeout = 30
 accesslog = "-"
+# The path without its query string: the legacy `?apiKey=` must never reach a log in clear.
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s"'
 wsgi_app = "ilios.wsgi:application"
