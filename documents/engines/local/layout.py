@@ -17,6 +17,7 @@ from .tables import Table
 Item = Line | Table
 GUTTER_EM = 0.6
 PROSE_CHUNK_EM = 6.0
+RULED_BAND_SHARE = 0.8
 
 
 @dataclass
@@ -50,13 +51,36 @@ def reading_order(
     separators = [r for r in rules if r.horizontal]
     taken = {id(w) for t in tables for w in t.words}
     free = [w for w in words if id(w) not in taken]
-    items: list[Item] = [*chunks_of(free), *tables]
+    items: list[Item] = [*_split_at_guides(chunks_of(free), guides), *tables]
     if not items:
         return []
     ordered: list[Item] = []
     for leaf in _cut(items, guides, separators, size):
         ordered.extend(_leaf_items(leaf))
     return ordered
+
+
+def _split_at_guides(chunks: list[Line], guides: list[Rule]) -> list[Line]:
+    """Cut chunks that run across a drawn column rule: text on both sides of a rule that frames
+    page columns belongs to two columns, however narrow the gap the producer left."""
+    if not guides:
+        return chunks
+    result: list[Line] = []
+    for chunk in chunks:
+        crossing = sorted(
+            (g.x0 + g.x1) / 2
+            for g in guides
+            if chunk.x0 < (g.x0 + g.x1) / 2 < chunk.x1 and g.top <= chunk.middle <= g.bottom
+        )
+        if not crossing or len(chunk.words) < 2:
+            result.append(chunk)
+            continue
+        pieces: dict[int, list[Word]] = {}
+        for word in chunk.words:
+            middle = (word.x0 + word.x1) / 2
+            pieces.setdefault(sum(1 for x in crossing if middle > x), []).append(word)
+        result.extend(Line(words) for _side, words in sorted(pieces.items()))
+    return result
 
 
 def _leaf_items(items: list[Item]) -> list[Item]:
@@ -72,6 +96,11 @@ def _leaf_items(items: list[Item]) -> list[Item]:
 def _cut(items: list[Item], guides: list[Rule], separators, size: float) -> list[list[Item]]:
     if len(items) <= 1:
         return [items]
+    ruled = _ruled_band_cut(items, separators)
+    if ruled is not None:
+        above = [i for i in items if (i.top + i.bottom) / 2 < ruled]
+        below = [i for i in items if (i.top + i.bottom) / 2 >= ruled]
+        return _cut(above, guides, separators, size) + _cut(below, guides, separators, size)
     gutter = _vertical_cut(items, guides, size)
     if gutter is not None:
         left = [i for i in items if (i.x0 + i.x1) / 2 < gutter]
@@ -84,6 +113,33 @@ def _cut(items: list[Item], guides: list[Rule], separators, size: float) -> list
     for group in groups:
         leaves.extend(_cut(group, guides, separators, size))
     return leaves
+
+
+def _ruled_band_cut(items: list[Item], separators: list[Rule]) -> float | None:
+    """A drawn horizontal rule across (nearly) the whole region that no item straddles.
+
+    Such a rule closes a band (a masthead over columns, a full-width block between two sets of
+    columns): what is above it is read before what is below, even when a column gutter runs
+    through both.
+    """
+    left = min(i.x0 for i in items)
+    right = max(i.x1 for i in items)
+    top = min(i.top for i in items)
+    bottom = max(i.bottom for i in items)
+    for rule in separators:
+        y = (rule.top + rule.bottom) / 2
+        if not top < y < bottom or rule.x1 - rule.x0 < RULED_BAND_SHARE * (right - left):
+            continue
+        if (
+            rule.x0 > left + (right - left) * (1 - RULED_BAND_SHARE)
+            or rule.x1 < left + (right - left) * RULED_BAND_SHARE
+        ):
+            continue
+        if any(i.top < y - 1 and i.bottom > y + 1 for i in items):
+            continue
+        if any(i.bottom <= y for i in items) and any(i.top >= y for i in items):
+            return y
+    return None
 
 
 def _bands(items: list[Item]) -> list[list[Item]]:

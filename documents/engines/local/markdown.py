@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .geometry import Line
 from .tables import Table, rows_from_lines, whitespace_separators
@@ -18,13 +18,28 @@ TERMINAL = (".", "!", "?", ":", ";", "”", '"', "’")
 
 @dataclass
 class HeadingStyle:
-    """Document-wide heading levels: bigger type, fewer hashes; bold body text comes last."""
+    """Document-wide heading levels: bigger type, fewer hashes; bold body text comes last
+    (unless most of the text is bold: then bold tells nothing).
+
+    With an outline, the lines it names (`outlined`: outline depth by `id(line)`) take their
+    depth from it, one `#` for the top depth. Headings that only the font rule finds take the depth
+    whose outline headings have the nearest type size (bold body text: one below the deepest);
+    type bigger than any outline heading (a document title over chapters) gets `#` and pushes the
+    outline's levels one down, so levels stay consistent across the document.
+    """
 
     body_size: float
     sized_levels: list[float]
+    outlined: dict[int, int] = field(default_factory=dict)
+    depth_sizes: dict[int, float] = field(default_factory=dict)
+    offset: int = 0
+    bold_marks_headings: bool = True
 
     @classmethod
-    def from_lines(cls, lines: list[Line], body_size: float) -> HeadingStyle:
+    def from_lines(
+        cls, lines: list[Line], body_size: float, outlined: dict[int, int] | None = None
+    ) -> HeadingStyle:
+        outlined = outlined or {}
         sizes = sorted(
             {
                 round(line.size * 2) / 2
@@ -33,9 +48,44 @@ class HeadingStyle:
             },
             reverse=True,
         )
-        return cls(body_size, sizes[:5])
+        style = cls(body_size, sizes[:5], outlined)
+        bold = sum(len(line.text) for line in lines if line.bold)
+        style.bold_marks_headings = bold < 0.5 * sum(len(line.text) for line in lines)
+        if outlined:
+            by_depth: dict[int, list[float]] = {}
+            for line in lines:
+                if id(line) in outlined:
+                    by_depth.setdefault(outlined[id(line)], []).append(line.size)
+            style.depth_sizes = {
+                depth: sorted(found)[len(found) // 2] for depth, found in by_depth.items()
+            }
+            largest = max(style.depth_sizes.values())
+            style.offset = int(
+                any(
+                    id(line) not in outlined
+                    and line.size > largest * HEADING_SIZE_RATIO
+                    and style._font_level(line) is not None
+                    for line in lines
+                )
+            )
+        return style
 
     def level(self, line: Line) -> int | None:
+        depth = self.outlined.get(id(line))
+        if depth is not None:
+            return min(self.offset + depth + 1, 6)
+        level = self._font_level(line)
+        if level is None or not self.depth_sizes:
+            return level
+        largest = max(self.depth_sizes.values())
+        if self.offset and line.size > largest * HEADING_SIZE_RATIO:
+            return 1
+        if line.size < self.body_size * HEADING_SIZE_RATIO:
+            return min(self.offset + max(self.depth_sizes) + 2, 6)
+        nearest = min(self.depth_sizes, key=lambda d: (abs(self.depth_sizes[d] - line.size), d))
+        return min(self.offset + nearest + 1, 6)
+
+    def _font_level(self, line: Line) -> int | None:
         if not _heading_text(line.text):
             return None
         if line.size >= self.body_size * HEADING_SIZE_RATIO:
@@ -45,7 +95,12 @@ class HeadingStyle:
                 len(self.sized_levels) - 1,
             )
             return min(position + 1, 6)
-        if line.bold and line.size >= self.body_size * 0.9 and len(line.text) <= 100:
+        if (
+            line.bold
+            and self.bold_marks_headings
+            and line.size >= self.body_size * 0.9
+            and len(line.text) <= 100
+        ):
             return min(len(self.sized_levels) + 1, 6)
         return None
 

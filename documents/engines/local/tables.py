@@ -7,8 +7,11 @@ keeps a multi-line description in the row it belongs to.
 
 from __future__ import annotations
 
+import bisect
+import math
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from .geometry import Line, Rule, Word
@@ -16,6 +19,8 @@ from .lines import CELL_GAP_EM, group_lines, split_line
 
 SNAP = 2.0
 STACKED_RULES_MAX_DISTANCE = 400.0
+RASTER_PER_POINT = 2.0
+RASTER_MAX_SIDE = 6000.0
 PROSE_CELL_EM = 15.0
 FRAME_MIN_LINES_PER_BAND = 6
 MIN_COLUMN_GAP_EM = 0.9
@@ -86,6 +91,7 @@ def _table_from_group(group, inside, words, bbox):
     if not v_levels and _reads_like_prose(inside):
         return None, []
     separators = v_levels or whitespace_separators(group_lines(inside))
+    drawn = bool(v_levels)
     if not separators:
         return None, []
     leading: list[Line] = []
@@ -96,9 +102,9 @@ def _table_from_group(group, inside, words, bbox):
     for number, band in enumerate(text_bands):
         band_lines = group_lines(band)
         if number == 0 and len(text_bands) > 1:
-            rows.append(_merged_row(band_lines, separators))
+            rows.append(_merged_row(band_lines, separators, drawn))
         else:
-            rows.extend(rows_from_lines(band_lines, separators))
+            rows.extend(rows_from_lines(band_lines, separators, drawn))
     rows = [row for row in rows if any(row)]
     if len(rows) < 2:
         return None, []
@@ -165,27 +171,63 @@ def _bands(words: list[Word], edges: list[float]) -> list[list[Word]]:
 
 
 def _connected(rules: list[Rule]) -> list[list[Rule]]:
-    """Groups of strokes that touch each other (within a couple of points)."""
-    parent = list(range(len(rules)))
+    """Groups of strokes that touch each other (within a couple of points), or stack.
 
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
+    Drawings can bring thousands of short strokes to a page, so pairs are never compared:
+    strokes are painted, widened by SNAP, on a half-point raster whose connected components are
+    the touching groups; horizontal strokes of the same extent are then bucketed by extent and
+    joined to their vertical neighbours (see `_stacked`).
+    """
+    if not rules:
+        return []
+    left = min(r.x0 for r in rules) - SNAP
+    top = min(r.top for r in rules) - SNAP
+    width = max(r.x1 for r in rules) - left + SNAP
+    height = max(r.bottom for r in rules) - top + SNAP
+    scale = min(RASTER_PER_POINT, RASTER_MAX_SIDE / max(width, height, 1.0))
+    canvas = np.zeros((math.ceil(height * scale) + 2, math.ceil(width * scale) + 2), np.uint8)
+    half = SNAP / 2
+    anchors = []
+    for rule in rules:
+        x0 = math.floor((rule.x0 - half - left) * scale)
+        x1 = math.ceil((rule.x1 + half - left) * scale)
+        y0 = math.floor((rule.top - half - top) * scale)
+        y1 = math.ceil((rule.bottom + half - top) * scale)
+        canvas[y0:y1, x0:x1] = 1
+        anchors.append((int((rule.top - top) * scale), int((rule.x0 - left) * scale)))
+    _count, labels = cv2.connectedComponents(canvas, connectivity=4)
+    label_of = [int(labels[y, x]) for y, x in anchors]
 
-    order = sorted(range(len(rules)), key=lambda i: rules[i].x0)
-    for position, i in enumerate(order):
-        a = rules[i]
-        for j in order[position + 1 :]:
-            b = rules[j]
-            if b.x0 > a.x1 + SNAP:
-                break
-            if b.top <= a.bottom + SNAP and a.top <= b.bottom + SNAP or _stacked(a, b):
-                parent[find(i)] = find(j)
+    parent: dict[int, int] = {}
+
+    def find(label: int) -> int:
+        while parent.get(label, label) != label:
+            label = parent[label]
+        return label
+
+    extents: dict[tuple[int, int], list[int]] = {}
+    for i, rule in enumerate(rules):
+        if rule.horizontal:
+            extents.setdefault((round(rule.x0 / SNAP), round(rule.x1 / SNAP)), []).append(i)
+    for members in extents.values():
+        members.sort(key=lambda i: rules[i].top)
+    for (kx0, kx1), members in extents.items():
+        for i in members:
+            for dx0, dx1 in ((0, 0), (-1, 0), (1, 0), (0, -1), (0, 1), (1, 1), (-1, -1)):
+                others = extents.get((kx0 + dx0, kx1 + dx1))
+                if not others:
+                    continue
+                tops = [rules[j].top for j in others]
+                at = bisect.bisect_left(tops, rules[i].top)
+                for j in others[max(at - 1, 0) : at + 2]:
+                    if j != i and _stacked(rules[i], rules[j]):
+                        a, b = find(label_of[i]), find(label_of[j])
+                        if a != b:
+                            parent[a] = b
+
     groups: dict[int, list[Rule]] = {}
     for i, rule in enumerate(rules):
-        groups.setdefault(find(i), []).append(rule)
+        groups.setdefault(find(label_of[i]), []).append(rule)
     return [g for g in groups.values() if len(g) >= 2]
 
 
@@ -247,9 +289,21 @@ def _column_of(x: float, separators: list[float]) -> int:
     return column
 
 
-def _cells(line: Line, separators: list[float]) -> list[str]:
+def _cells(line: Line, separators: list[float], drawn: bool = False) -> list[str]:
+    """The line's text by column.
+
+    A run of words that crosses a drawn column rule and has more cells after it is two cells set
+    too close (a cell filled up to the rule, then the next one): it is split word by word at the
+    rule. A crossing run that ends the line is text overflowing its cell and stays whole, and so
+    do runs across estimated whitespace separators.
+    """
     cells = [""] * (len(separators) + 1)
-    for chunk in split_line(line, CELL_GAP_EM):
+    chunks = split_line(line, CELL_GAP_EM)
+    if drawn and len(chunks) > 1:
+        chunks = [
+            piece for chunk in chunks[:-1] for piece in _split_at(chunk, separators)
+        ] + chunks[-1:]
+    for chunk in chunks:
         column = _column_of((chunk.x0 + chunk.x1) / 2, separators)
         if chunk.x1 - chunk.x0 > 3 * (chunk.size or 1) and column > _column_of(
             chunk.x0, separators
@@ -259,20 +313,37 @@ def _cells(line: Line, separators: list[float]) -> list[str]:
     return cells
 
 
-def _merged_row(lines: list[Line], separators: list[float]) -> list[str]:
+def _split_at(chunk: Line, separators: list[float]) -> list[Line]:
+    first, last = _column_of(chunk.x0, separators), _column_of(chunk.x1, separators)
+    if first == last or len(chunk.words) < 2:
+        return [chunk]
+    pieces: list[list[Word]] = []
+    column = None
+    for word in chunk.words:
+        here = _column_of((word.x0 + word.x1) / 2, separators)
+        if here != column:
+            pieces.append([])
+            column = here
+        pieces[-1].append(word)
+    return [Line(piece) for piece in pieces]
+
+
+def _merged_row(lines: list[Line], separators: list[float], drawn: bool = False) -> list[str]:
     row = [""] * (len(separators) + 1)
     for line in lines:
-        for index, text in enumerate(_cells(line, separators)):
+        for index, text in enumerate(_cells(line, separators, drawn)):
             if text:
                 row[index] = f"{row[index]} {text}".strip()
     return row
 
 
-def rows_from_lines(lines: list[Line], separators: list[float]) -> list[list[str]]:
+def rows_from_lines(
+    lines: list[Line], separators: list[float], drawn: bool = False
+) -> list[list[str]]:
     rows: list[list[str]] = []
     previous: Line | None = None
     for line in lines:
-        cells = _cells(line, separators)
+        cells = _cells(line, separators, drawn)
         filled = sum(1 for c in cells if c)
         if rows and previous is not None and _continues(cells, filled, rows[-1], line, previous):
             for index, text in enumerate(cells):

@@ -137,3 +137,73 @@ def test_it_ocrs_a_text_layer_when_asked_to():
     result = convert("minimal-document.pdf", force_ocr=True)
 
     assert "Lorem ipsum dolor sit amet" in flat(result.markdown)
+
+
+def heading_levels(markdown: str) -> dict[str, int]:
+    return {
+        match.group(2).strip(): len(match.group(1))
+        for match in re.finditer(r"^(#{1,6}) (.+)$", markdown, re.MULTILINE)
+    }
+
+
+def test_it_takes_heading_levels_from_the_pdf_outline():
+    # Bookmarks: "1 Topologische Grundbegriffe" > "1.1 Topologische Räume" on p. 6,
+    # "4.2 Weitere Eigenschaften ..." > "4.2.1 Flächeninhalt" on p. 78 (a heading in small type).
+    levels = heading_levels(convert("GeoTopo-komprimiert.pdf", pages=(6, 78)).markdown)
+
+    chapter = levels["1 Topologische Grundbegriffe"]
+    assert levels["1.1 Topologische Räume"] == chapter + 1
+    assert levels["4.2 Weitere Eigenschaften einer euklidischen Ebene"] == chapter + 1
+    assert levels["4.2.1 Flächeninhalt"] == chapter + 2
+
+
+def test_it_reads_a_masthead_over_columns_before_the_columns():
+    markdown = flat(convert("federal-register-2020-17221.pdf", pages=(1,)).markdown)
+
+    assert "reference a specific portion of the proposal, explain the reason for any" in markdown
+    assert markdown.index("Thursday, August 6, 2020") < markdown.index("This section of the")
+
+
+def test_it_splits_cells_set_close_to_a_drawn_column_rule():
+    markdown = convert("federal-register-2020-17221.pdf", pages=(6,)).markdown
+
+    row = next(line for line in markdown.splitlines() if "Stabilizer wiring change" in line)
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert cells[2] == "Up to $3,790"
+    assert "Up to $3,790" not in cells[1]
+
+
+def test_it_reads_columns_framed_by_drawn_rules_one_after_the_other():
+    markdown = flat(convert("la-precinct-bulletin-2014-p1.pdf").markdown)
+
+    assert markdown.index("TOM LACKEY") < markdown.index("AJ-SUPREME CT-G. LIU")
+    assert markdown.index("PJ 2D APP DV7-D. PERLUSS") < markdown.index("AJ 2D APP DV8-L. RUBIN")
+
+
+def test_it_does_not_take_bold_body_text_for_headings():
+    markdown = convert("la-precinct-bulletin-2014-p1.pdf").markdown  # every word is bold
+
+    assert not re.search(r"^#{1,6} .*NEEL KASHKARI", markdown, re.MULTILINE)
+
+
+def test_it_ocrs_a_picture_of_text_on_a_born_digital_page():
+    markdown = flat(convert("federal-register-2020-17221.pdf", pages=(14,)).markdown)
+
+    assert "The SPEED TRIM FAIL light must be operative for dispatch." in markdown
+    assert "Dispatch is not permitted with both autopilot systems inoperative." in markdown
+
+
+def test_pdfium_calls_are_serialised_across_threads():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from documents.pdfium import page_count
+
+    expected = convert("multicolumn.pdf").markdown
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        outputs = list(pool.map(lambda _: convert("multicolumn.pdf").markdown, range(6)))
+        counts = list(
+            pool.map(lambda _: page_count(CORPUS / "GeoTopo-komprimiert.pdf", None), range(6))
+        )
+
+    assert outputs == [expected] * 6
+    assert counts == [117] * 6
