@@ -34,20 +34,31 @@ def costs(engine: str, pages: int) -> tuple[int, Decimal, int]:
 
 def record(document, result, operation: str, now) -> UsageRecord:
     """Bill one successful conversion; call inside the transaction that completes it."""
-    base, rate, total = costs(document.engine, result.pages_processed)
-    return UsageRecord.objects.create(
-        document=document,
-        api_key_id=document.api_key_id,
-        operation=operation,
-        engine=document.engine,
-        pages=result.pages_processed,
-        input_tokens=result.input_tokens or 0,
-        output_tokens=result.output_tokens or 0,
-        base_cost_micros=base,
-        margin_rate=rate,
-        total_cost_micros=total,
-        created_at=now,
+    return UsageRecord.objects.create(**_usage_fields(document, result, operation, now))
+
+
+def record_many(finished, operation: str, now) -> None:
+    """Bill many (document, result) pairs in one insert; inside the completing transaction."""
+    UsageRecord.objects.bulk_create(
+        [UsageRecord(**_usage_fields(d, r, operation, now)) for d, r in finished]
     )
+
+
+def _usage_fields(document, result, operation: str, now) -> dict:
+    base, rate, total = costs(document.engine, result.pages_processed)
+    return {
+        "document_id": document.id,
+        "api_key_id": document.api_key_id,
+        "operation": operation,
+        "engine": document.engine,
+        "pages": result.pages_processed,
+        "input_tokens": result.input_tokens or 0,
+        "output_tokens": result.output_tokens or 0,
+        "base_cost_micros": base,
+        "margin_rate": rate,
+        "total_cost_micros": total,
+        "created_at": now,
+    }
 
 
 def _whole(micros: Decimal) -> int:

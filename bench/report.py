@@ -1,0 +1,217 @@
+"""The bars of issues 5 and 7 checked against a results dict, and the Markdown table."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def _get(data, *keys):
+    for key in keys:
+        if not isinstance(data, dict) or key not in data:
+            return None
+        data = data[key]
+    return data
+
+
+def bars(results: dict) -> list[dict]:
+    """Each bar: what it asks, the measured value, met or not."""
+    out = []
+
+    def bar(name, value, target, met, unit=""):
+        out.append(
+            {
+                "bar": name,
+                "value": None if value is None else round(value, 3),
+                "target": target,
+                "unit": unit,
+                "met": None if value is None else bool(met(value)),
+            }
+        )
+
+    for key, entry in (results.get("queue_throughput") or {}).items():
+        if key.endswith("/p2"):
+            db = key.split("/")[0]
+            bar(
+                f"queue {db} 2 processes: ≥ 3× best peer",
+                entry.get("ratio_vs_best_peer"),
+                "≥ 3×",
+                lambda v: v >= 3,
+                "×",
+            )
+            bar(
+                f"queue {db} 2 processes: aim 3,000 jobs/s",
+                _get(entry, "ilios", "median"),
+                "3000",
+                lambda v: v >= 3000,
+                "jobs/s",
+            )
+    for db, entry in (results.get("slow_engine") or {}).items():
+        bar(
+            f"slow engine {db}: ≥ 90 % of the limit",
+            entry.get("ratio_vs_limit"),
+            "≥ 0.9",
+            lambda v: v >= 0.9,
+        )
+    for db, entry in (results.get("submit_to_claim") or {}).items():
+        bar(
+            f"submit-to-claim {db}: p50 < 100 ms",
+            entry.get("p50_ms"),
+            "< 100",
+            lambda v: v < 100,
+            "ms",
+        )
+        bar(
+            f"submit-to-claim {db}: p99 < 500 ms",
+            entry.get("p99_ms"),
+            "< 500",
+            lambda v: v < 500,
+            "ms",
+        )
+    api = results.get("api_load") or {}
+    bar(
+        "API: status ≥ 70 % of the bare view",
+        api.get("status_vs_bare"),
+        "≥ 0.7",
+        lambda v: v >= 0.7,
+    )
+    submit = api.get("submit") or {}
+    if submit:
+        bar(
+            "API: submissions without errors",
+            submit["non_2xx"] + submit["socket_errors"],
+            "0",
+            lambda v: v == 0,
+            "errors",
+        )
+    for where in ("local", "s3"):
+        upload = _get(results, "uploads", where) or {}
+        bar(
+            f"upload to {where}: RSS growth < 100 MB",
+            upload.get("rss_growth_mib"),
+            "< 100",
+            lambda v: v < 100 / 1.048576,
+            "MiB",
+        )
+        bar(
+            f"upload to {where}: ≥ 100 MB/s",
+            upload.get("mb_per_s"),
+            "≥ 100",
+            lambda v: v >= 100,
+            "MB/s",
+        )
+    return out
+
+
+def _fmt(value, digits=0):
+    if value is None:
+        return "—"
+    return f"{value:,.{digits}f}"
+
+
+def table(results: dict) -> str:
+    machine = results.get("machine", {})
+    lines = [
+        f"Measured {results.get('generated_at', '')} in `{_get(results, 'mode', 'name')}` mode on "
+        f"{machine.get('cpus')} × {machine.get('processor')}, {machine.get('memory_gib')} GiB, "
+        f"PostgreSQL {machine.get('postgresql', '—')}, SQLite {machine.get('sqlite', '—')}; "
+        "medians (see benchmarks/latest_results.json for every run).",
+        "",
+        "**Queue throughput** (5,000 no-op jobs, jobs/s; Ilios runs `--concurrency 16`)",
+        "",
+        "| database | processes | Ilios | django-tasks | django-q2 | procrastinate "
+        "| Ilios ÷ best peer |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for key, entry in (results.get("queue_throughput") or {}).items():
+        db, processes = key.split("/p")
+        cells = [
+            _fmt(_get(entry, name, "median"))
+            for name in ("ilios", "django-tasks", "django-q2", "procrastinate")
+        ]
+        ratio = entry.get("ratio_vs_best_peer")
+        lines.append(
+            f"| {db} | {processes} | **{cells[0]}** | {cells[1]} | {cells[2]} | {cells[3]} | "
+            f"{_fmt(ratio, 1)}× |"
+        )
+    lines += [
+        "",
+        "**Other figures**",
+        "",
+        "| figure | value | bar | met |",
+        "| --- | --- | --- | --- |",
+    ]
+    for db, entry in (results.get("slow_engine") or {}).items():
+        if "median" in entry:
+            lines.append(
+                f"| slow engine (0.5 s/doc, 2 × 16), {db} | {_fmt(entry['median'], 1)} docs/s = "
+                f"{entry['ratio_vs_limit'] * 100:.0f} % of {entry['limit_docs_per_s']:g}; "
+                f"{entry['ratio_vs_original_design']:g}× the original design's "
+                f"{entry['original_design_docs_per_s']:g} | ≥ 90 % | "
+                f"{'yes' if entry['ratio_vs_limit'] >= 0.9 else 'no'} |"
+            )
+    for db, entry in (results.get("submit_to_claim") or {}).items():
+        if "p50_ms" in entry:
+            ok = entry["p50_ms"] < 100 and entry["p99_ms"] < 500
+            lines.append(
+                f"| submit-to-claim, idle queue, {db} | p50 {_fmt(entry['p50_ms'], 1)} ms, "
+                f"p99 {_fmt(entry['p99_ms'], 1)} ms; idle worker "
+                f"{_fmt(entry['idle_queries_per_s_per_process'], 1)} queries/s | "
+                f"p50 < 100, p99 < 500 | {'yes' if ok else 'no'} |"
+            )
+    api = results.get("api_load") or {}
+    if "bare" in api:
+        ratio = api["status_vs_bare"]
+        lines.append(
+            f"| API status vs bare view (32 conns) | {_fmt(api['status']['requests_per_s'])} vs "
+            f"{_fmt(api['bare']['requests_per_s'])} req/s = {ratio * 100:.0f} % "
+            f"(p99 {_fmt(api['status']['p99_ms'], 1)} vs {_fmt(api['bare']['p99_ms'], 1)} ms) | "
+            f"≥ 70 % | {'yes' if ratio >= 0.7 else 'no'} |"
+        )
+        lines.append(
+            "| API content of a 20-page document | "
+            f"{_fmt(api['content']['requests_per_s'])} req/s, "
+            f"p99 {_fmt(api['content']['p99_ms'], 1)} ms | — | — |"
+        )
+        sub = api["submit"]
+        errors = sub["non_2xx"] + sub["socket_errors"]
+        lines.append(
+            f"| API submissions, workers running | {_fmt(sub['requests_per_s'])} req/s, "
+            f"{errors} errors in {sub['requests']:,} | 0 errors | {'yes' if not errors else 'no'} |"
+        )
+    for where in ("local", "s3"):
+        upload = _get(results, "uploads", where)
+        if upload:
+            ok = upload["mb_per_s"] >= 100 and upload["rss_growth_mib"] < 95.4
+            lines.append(
+                f"| upload {results['uploads']['mib']} MiB, {where} storage | "
+                f"{_fmt(upload['mb_per_s'])} MB/s, RSS +{_fmt(upload['rss_growth_mib'])} MiB | "
+                f"≥ 100 MB/s, < 100 MB | {'yes' if ok else 'no'} |"
+            )
+    quality = results.get("local_engine_quality")
+    if isinstance(quality, dict) and quality and "skipped" not in quality:
+        lines += ["", "**Local engine** (bench/quality/run_facts.py; issue 7)", "", "```"]
+        lines += quality.get("summary") or [
+            f"{k}: {v}" for k, v in quality.items() if not isinstance(v, (dict, list))
+        ]
+        lines.append("```")
+    lines += ["", "![benchmarks](benchmarks/chart.png)", ""]
+    return "\n".join(lines)
+
+
+def update_readme(readme: Path, table_text: str) -> bool:
+    if not readme.exists():
+        return False
+    text = readme.read_text()
+    if START not in text or END not in text:
+        return False
+    updated = re.sub(
+        re.escape(START) + r".*?" + re.escape(END),
+        lambda _: f"{START}\n{table_text}\n{END}",
+        text,
+        flags=re.S,
+    )
+    readme.write_text(updated)
+    return True

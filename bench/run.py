@@ -1,0 +1,275 @@
+"""`make bench`: every benchmark, in one run, on this machine; results, table and chart.
+
+    .venv/bin/python bench/run.py --quick     # a few minutes
+    .venv/bin/python bench/run.py --full      # for publishing: more runs, longer loads
+
+Peers run from their own virtualenvs under bench/.venvs/ (created here on first use, git-ignored),
+matplotlib too, so none of them becomes an Ilios dependency. Writes benchmarks/latest_results.json,
+benchmarks/README_table.md and benchmarks/chart.png, and refreshes the block between
+`<!-- bench:start -->` and `<!-- bench:end -->` in README.md when there is one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import common  # noqa: E402
+
+PEER_PACKAGES = {
+    "tasks": [
+        "Django>=5.2,<6",
+        "psycopg[binary]",
+        "django-tasks==0.12.0",
+        "django-tasks-db==0.13.0",
+    ],
+    "q2": ["Django>=5.2,<6", "psycopg[binary]", "django-q2==1.11.1"],
+    "procrastinate": ["Django>=5.2,<6", "psycopg[binary,pool]", "procrastinate==3.10.0"],
+    "tools": ["matplotlib", "pyinstrument", "py-spy"],
+}
+PEER_NAMES = {"tasks": "django-tasks", "q2": "django-q2", "procrastinate": "procrastinate"}
+PEERS_BY_DB = {"sqlite": ["tasks", "q2"], "postgres": ["tasks", "q2", "procrastinate"]}
+
+
+def venv(name: str) -> Path:
+    """The peer's virtualenv, created and filled on first use."""
+    path = common.VENVS / name
+    python = path / "bin" / "python"
+    marker = path / ".installed"
+    wanted = "\n".join(PEER_PACKAGES[name])
+    if not marker.exists() or marker.read_text() != wanted:
+        print(f"creating bench/.venvs/{name}", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(path)], check=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "--quiet", *PEER_PACKAGES[name]], check=True
+        )
+        marker.write_text(wanted)
+    return python
+
+
+def driver(python, script: str, *args, timeout: float = 900) -> dict:
+    """Run one benchmark driver; its RESULT line, or an error record."""
+    command = [str(python), str(common.BENCH / script), *map(str, args)]
+    print("$", " ".join(command[1:]), flush=True)
+    started = time.monotonic()
+    log = common.OUT / f"driver-{Path(script).stem}-{'-'.join(map(str, args))}.log"
+    try:
+        done = subprocess.run(
+            command, cwd=common.REPO, capture_output=True, text=True, timeout=timeout
+        )
+    except subprocess.TimeoutExpired:
+        print(f"  timed out after {timeout:g} s", flush=True)
+        return {"error": f"timed out after {timeout:g} s"}
+    log.write_text(done.stdout + "\n--- stderr ---\n" + done.stderr)
+    try:
+        result = common.read_result(done.stdout)
+    except ValueError:
+        print(f"  failed (exit {done.returncode}); see {log.relative_to(common.REPO)}", flush=True)
+        return {"error": f"exit {done.returncode}: {done.stderr[-400:]}"}
+    print(f"  done in {time.monotonic() - started:.0f} s", flush=True)
+    return result
+
+
+def queue_benchmarks(mode: dict, dbs: list[str]) -> dict:
+    out = {}
+    for db in dbs:
+        for processes in (1, 2):
+            key = f"{db}/p{processes}"
+            ilios = driver(
+                sys.executable,
+                "ilios_queue.py",
+                "--db",
+                db,
+                "--processes",
+                processes,
+                "--jobs",
+                mode["jobs"],
+                "--runs",
+                mode["runs"],
+            )
+            entry = {"ilios": figure(ilios, "jobs_per_s")}
+            entry["ilios"]["exactly_once"] = (
+                all(run["check"]["ok"] for run in ilios.get("runs", [])) and "runs" in ilios
+            )
+            for peer in PEERS_BY_DB[db]:
+                result = driver(
+                    venv(peer),
+                    "peers/drain.py",
+                    "--peer",
+                    peer,
+                    "--db",
+                    db,
+                    "--processes",
+                    processes,
+                    "--jobs",
+                    mode["jobs"],
+                    "--runs",
+                    mode["runs"],
+                )
+                entry[PEER_NAMES[peer]] = figure(result, "jobs_per_s")
+            peers = [v["median"] for k, v in entry.items() if k != "ilios" and v.get("median")]
+            if peers and entry["ilios"].get("median"):
+                entry["ratio_vs_best_peer"] = round(entry["ilios"]["median"] / max(peers), 2)
+            out[key] = entry
+    return out
+
+
+def figure(result: dict, key: str) -> dict:
+    if "runs" not in result:
+        return {"error": result.get("error", "no result")}
+    return {**common.summary([run[key] for run in result["runs"]]), "details": result["runs"]}
+
+
+def slow_engine(mode: dict, dbs: list[str]) -> dict:
+    out = {}
+    for db in dbs:
+        result = driver(
+            sys.executable,
+            "slow_engine.py",
+            "--db",
+            db,
+            "--documents",
+            mode["documents"],
+            "--runs",
+            mode["runs"],
+        )
+        if "runs" not in result:
+            out[db] = result
+            continue
+        entry = figure(result, "docs_per_s")
+        entry.update(
+            limit_docs_per_s=result["limit_docs_per_s"],
+            original_design_docs_per_s=result["original_design_docs_per_s"],
+            ratio_vs_limit=round(entry["median"] / result["limit_docs_per_s"], 3),
+            ratio_vs_original_design=round(
+                entry["median"] / result["original_design_docs_per_s"], 1
+            ),
+        )
+        out[db] = entry
+    return out
+
+
+def latency(mode: dict, dbs: list[str]) -> dict:
+    out = {}
+    for db in dbs:
+        result = driver(
+            sys.executable, "latency.py", "--db", db, "--documents", mode["latency_documents"]
+        )
+        out[db] = result
+    return out
+
+
+def quality() -> dict:
+    script = common.BENCH / "quality" / "run_facts.py"
+    if not script.exists():
+        return {"skipped": "bench/quality/run_facts.py is not there yet"}
+    outdir = common.OUT / "quality"
+    print("$ bench/quality/run_facts.py", flush=True)
+    done = subprocess.run(
+        [sys.executable, str(script), str(outdir)],
+        cwd=common.REPO,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    try:
+        return common.read_result(done.stdout)
+    except ValueError:
+        pass
+    summary = [
+        line.strip()
+        for line in done.stdout.splitlines()
+        if line.startswith(("facts passed", "born-digital:", "OCR "))
+    ]
+    result = {"exit_code": done.returncode, "summary": summary}
+    if match := re.search(r"facts passed \d+/\d+ = ([\d.]+)%", done.stdout):
+        result["facts_passed_pct"] = float(match.group(1))
+    if match := re.search(r"born-digital: .* = ([\d.]+) pages/s", done.stdout):
+        result["born_digital_pages_per_s"] = float(match.group(1))
+    if match := re.search(r"OCR speed: ([\d.]+) pages/s", done.stdout):
+        result["ocr_pages_per_s"] = float(match.group(1))
+    if not summary:
+        result["output_tail"] = (done.stdout + done.stderr)[-2000:]
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--quick", action="store_true", default=True)
+    group.add_argument("--full", action="store_true")
+    parser.add_argument(
+        "--only",
+        default="queue,slow,latency,api,uploads,quality",
+        help="comma-separated subset of: queue, slow, latency, api, uploads, quality",
+    )
+    args = parser.parse_args()
+    full = args.full
+    mode = {
+        "name": "full" if full else "quick",
+        "jobs": 5000,
+        "runs": 3 if full else 1,
+        "documents": 500,
+        "latency_documents": 200 if full else 60,
+        "api_seconds": 30 if full else 10,
+        "upload_mib": 1024 if full else 256,
+    }
+    only = set(args.only.split(","))
+    common.OUT.mkdir(parents=True, exist_ok=True)
+    common.RESULTS.mkdir(parents=True, exist_ok=True)
+    dbs = ["sqlite", "postgres"] if common.pg_available() else ["sqlite"]
+
+    results = {
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "mode": mode,
+        "machine": common.machine_info(),
+        "databases": dbs,
+    }
+    started = time.monotonic()
+    if "queue" in only:
+        results["queue_throughput"] = queue_benchmarks(mode, dbs)
+    if "slow" in only:
+        results["slow_engine"] = slow_engine(mode, dbs)
+    if "latency" in only:
+        results["submit_to_claim"] = latency(mode, dbs)
+    if "api" in only:
+        results["api_load"] = driver(
+            sys.executable, "api_load.py", "--db", "sqlite", "--seconds", mode["api_seconds"]
+        )
+    if "uploads" in only:
+        results["uploads"] = driver(sys.executable, "uploads.py", "--mib", mode["upload_mib"])
+    if "quality" in only:
+        results["local_engine_quality"] = quality()
+    results["duration_s"] = round(time.monotonic() - started)
+
+    from bench import report
+
+    results["bars"] = report.bars(results)
+    path = common.RESULTS / "latest_results.json"
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    table = report.table(results)
+    (common.RESULTS / "README_table.md").write_text(table)
+    report.update_readme(common.REPO / "README.md", table)
+    subprocess.run(
+        [
+            str(venv("tools")),
+            str(common.BENCH / "chart.py"),
+            str(path),
+            str(common.RESULTS / "chart.png"),
+        ],
+        check=False,
+    )
+    print(table)
+    print(f"wrote {path.relative_to(common.REPO)} in {results['duration_s']} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,16 @@
+"""Benchmark settings: the real settings plus a no-op engine and a bare view (bench/urls.py).
+
+Everything else, database and storage included, comes from the environment exactly as in
+production, so the benchmarks measure the product's own configuration.
+"""
+
+import os
+from pathlib import Path
+
+os.environ.setdefault("DATA_DIR", str(Path(__file__).resolve().parent / "out" / "data"))
+
+from ilios.settings import *  # noqa: E402,F403
+from ilios.settings import ENGINES  # noqa: E402
+
+ENGINES = {**ENGINES, "noop": "bench.engines.NoopEngine"}
+ROOT_URLCONF = "bench.urls"
