@@ -6,6 +6,7 @@ from django.http import FileResponse, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import NotFound
 from rest_framework.generics import get_object_or_404
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
@@ -167,14 +168,9 @@ class DocumentStatusView(APIView):
         responses={200: serializers.DocumentStatusSerializer, **ERROR_RESPONSES},
     )
     def get(self, request, document_id):
-        document = get_object_or_404(
-            services.visible_documents(request.auth).defer("content"), id=document_id
-        )
-        body = {"id": document.id, "status": document.status, "fileName": document.file_name}
-        if document.error:
-            body["error"] = document.error
-        if document.metadata:
-            body["metadata"] = document.metadata
+        body = services.document_status(document_id, request.auth)
+        if body is None:
+            raise NotFound("not found")
         return Response(body)
 
 

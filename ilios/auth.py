@@ -7,6 +7,7 @@ checks a key, so both kinds of key own documents, batches and usage the same way
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -19,7 +20,10 @@ from ilios.models import ApiKey, hash_key
 logger = logging.getLogger(__name__)
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+KEYS_CHECK_SECONDS = 1.0
 _environment_keys_synced = False
+_keys_required_until = 0.0  # monotonic time until which `_keys_required` holds
+_keys_required = False
 
 
 def environment_keys() -> list[str]:
@@ -48,12 +52,29 @@ def sync_environment_keys() -> None:
         active=False
     )
     _environment_keys_synced = True
+    forget_keys_check()
 
 
 def keys_required() -> bool:
+    """Whether any active key exists, read at most once a second per process.
+
+    It changes only when an operator creates the first key or revokes the last one, yet keyless
+    requests asked on every call, which cost as much as the request's own query. A key created
+    in this process is seen at once (see IliosConfig.ready); another process sees it within
+    KEYS_CHECK_SECONDS.
+    """
+    global _keys_required, _keys_required_until
     if not _environment_keys_synced:
         sync_environment_keys()
-    return ApiKey.objects.filter(active=True).exists()
+    if time.monotonic() >= _keys_required_until:
+        _keys_required = ApiKey.objects.filter(active=True).exists()
+        _keys_required_until = time.monotonic() + KEYS_CHECK_SECONDS
+    return _keys_required
+
+
+def forget_keys_check(**signal_kwargs) -> None:
+    global _keys_required_until
+    _keys_required_until = 0.0
 
 
 def presented_key(request) -> str | None:

@@ -101,3 +101,9 @@ def test_lists_show_only_the_callers_documents(api, key_a, key_b):
     _document(api, key_b)
     listing = api.get("/v1/documents", HTTP_AUTHORIZATION=f"Bearer {key_a}").json()
     assert [d["id"] for d in listing["results"]] == [mine]
+
+
+def test_the_first_key_created_closes_the_api_at_once(api):
+    assert api.get("/v1/documents").status_code == 200
+    ApiKey.generate("first")
+    assert api.get("/v1/documents").status_code == 401
