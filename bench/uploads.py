@@ -3,8 +3,8 @@
     .venv/bin/python bench/uploads.py --mib 1024
 
 MB/s is the file's size over curl's total time on loopback (MB = 10^6 bytes). RSS growth is
-the peak VmRSS of any gunicorn worker during the upload minus its VmRSS just before, sampled
-every 20 ms from /proc. The S3 run stores originals in a moto server (S3 API, multipart above
+the peak VmRSS of any gunicorn worker during the upload minus its VmRSS just before (after a
+few small uploads have warmed every worker up), sampled every 20 ms from /proc. The S3 run stores originals in a moto server (S3 API, multipart above
 S3_MULTIPART_THRESHOLD), the bucket created first.
 """
 
@@ -58,10 +58,23 @@ def big_file(mib: int) -> Path:
     return path
 
 
+def warm_up(url: str, workers: int) -> None:
+    """Submit a small PDF to every gunicorn worker first, so the growth measured is the big
+    upload's own, not the one-time cost of a first request (imports, the S3 client's models)."""
+    small = common.OUT / "upload-warm-up.pdf"
+    small.write_bytes(service.small_pdf())
+    for _ in range(4 * workers):
+        subprocess.run(
+            ["curl", "-s", "-o", "/dev/null", "-F", f"file=@{small}", url + "/v1/documents"],
+            check=True,
+        )
+
+
 def upload(env: dict, path: Path, name: str) -> dict:
     web, url = service.start_gunicorn(env, f"upload-{name}-gunicorn")
     try:
         workers = service.children(web.pid)
+        warm_up(url, len(workers))
         baseline = {pid: service.rss_kib(pid) for pid in workers}
         peak = dict(baseline)
         done = threading.Event()

@@ -129,7 +129,7 @@ if S3_BUCKET:
     from boto3.s3.transfer import TransferConfig
 
     _default_storage = {
-        "BACKEND": "storages.backends.s3.S3Storage",
+        "BACKEND": "documents.s3.DiskBackedS3Storage",
         "OPTIONS": {
             "bucket_name": S3_BUCKET,
             "endpoint_url": config.text("AWS_ENDPOINT_URL_S3") or None,
@@ -138,10 +138,7 @@ if S3_BUCKET:
             "region_name": config.text("AWS_REGION") or None,
             "file_overwrite": True,
             "default_acl": None,
-            "transfer_config": TransferConfig(
-                multipart_threshold=S3_MULTIPART_THRESHOLD,
-                multipart_chunksize=max(S3_MULTIPART_THRESHOLD // 4, 8 * 2**20),
-            ),
+            "transfer_config": TransferConfig(multipart_threshold=S3_MULTIPART_THRESHOLD),
         },
     }
 else:
