@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import subprocess
 import sys
 import time
@@ -167,38 +166,24 @@ def latency(mode: dict, dbs: list[str]) -> dict:
     return out
 
 
-def quality() -> dict:
-    script = common.BENCH / "quality" / "run_facts.py"
-    if not script.exists():
-        return {"skipped": "bench/quality/run_facts.py is not there yet"}
-    outdir = common.OUT / "quality"
-    print("$ bench/quality/run_facts.py", flush=True)
+def quality(runs: int) -> dict:
+    """The local engine beside offline peers (bench/quality/peers.py): facts, pages/s, OCR."""
+    print("$ bench/quality/peers.py", flush=True)
     done = subprocess.run(
-        [sys.executable, str(script), str(outdir)],
+        [
+            sys.executable,
+            str(common.BENCH / "quality" / "peers.py"),
+            "--runs",
+            str(runs),
+            "--outdir",
+            str(common.OUT / "quality"),
+        ],
         cwd=common.REPO,
-        capture_output=True,
-        text=True,
-        timeout=1800,
+        timeout=3600,
     )
-    try:
-        return common.read_result(done.stdout)
-    except ValueError:
-        pass
-    summary = [
-        line.strip()
-        for line in done.stdout.splitlines()
-        if line.startswith(("facts passed", "born-digital:", "OCR "))
-    ]
-    result = {"exit_code": done.returncode, "summary": summary}
-    if match := re.search(r"facts passed \d+/\d+ = ([\d.]+)%", done.stdout):
-        result["facts_passed_pct"] = float(match.group(1))
-    if match := re.search(r"born-digital: .* = ([\d.]+) pages/s", done.stdout):
-        result["born_digital_pages_per_s"] = float(match.group(1))
-    if match := re.search(r"OCR speed: ([\d.]+) pages/s", done.stdout):
-        result["ocr_pages_per_s"] = float(match.group(1))
-    if not summary:
-        result["output_tail"] = (done.stdout + done.stderr)[-2000:]
-    return result
+    if done.returncode:
+        return {"error": f"bench/quality/peers.py exited {done.returncode}"}
+    return json.loads((common.RESULTS / "quality.json").read_text())
 
 
 def main() -> None:
@@ -247,7 +232,7 @@ def main() -> None:
     if "uploads" in only:
         results["uploads"] = driver(sys.executable, "uploads.py", "--mib", mode["upload_mib"])
     if "quality" in only:
-        results["local_engine_quality"] = quality()
+        results["local_engine_quality"] = quality(1 if mode["name"] == "quick" else 3)
     results["duration_s"] = round(time.monotonic() - started)
 
     from bench import report

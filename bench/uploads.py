@@ -4,8 +4,9 @@
 
 MB/s is the file's size over curl's total time on loopback (MB = 10^6 bytes). RSS growth is
 the peak VmRSS of any gunicorn worker during the upload minus its VmRSS just before (after a
-few small uploads have warmed every worker up), sampled every 20 ms from /proc. The S3 run stores originals in a moto server (S3 API, multipart above
-S3_MULTIPART_THRESHOLD), the bucket created first.
+few small uploads have warmed every worker up), sampled every 20 ms from /proc. The S3 run
+stores originals in a moto server (S3 API, multipart above S3_MULTIPART_THRESHOLD), the bucket
+created first.
 """
 
 from __future__ import annotations
