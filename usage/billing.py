@@ -32,11 +32,6 @@ def costs(engine: str, pages: int) -> tuple[int, Decimal, int]:
     return _whole(base), rate, _whole(total)
 
 
-def record(document, result, operation: str, now) -> UsageRecord:
-    """Bill one successful conversion; call inside the transaction that completes it."""
-    return UsageRecord.objects.create(**_usage_fields(document, result, operation, now))
-
-
 def record_many(finished, operation: str, now) -> None:
     """Bill many (document, result) pairs in one insert; inside the completing transaction."""
     UsageRecord.objects.bulk_create(
