@@ -210,6 +210,9 @@ class FakeMistralServer:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as the SDK's connection pool expects
     server_version = "FakeMistral/1.0"
+    # Headers and body go out in separate sends; with Nagle on, each body would wait for the
+    # client's delayed ACK (40 ms), a delay the real API does not have.
+    disable_nagle_algorithm = True
 
     def do_GET(self) -> None:
         self._dispatch()
