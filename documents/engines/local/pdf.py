@@ -7,7 +7,6 @@ take seconds: other threads' PDFium calls (a page count on upload) need not wait
 
 from __future__ import annotations
 
-import ctypes
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,7 +29,7 @@ from .lines import body_size
 from .markdown import HeadingStyle, find_text_tables, render_page
 from .outline import OutlineEntry, match_outline, read_outline
 from .tables import find_ruled_tables
-from .textlayer import PageFrame, page_frame, read_rules, read_words
+from .textlayer import PageFrame, object_boxes, page_frame, read_rules, read_words
 
 OCR_DPI = 300
 FIGURE_OCR_DPI = 200
@@ -163,15 +162,7 @@ def _figure_jobs(page, frame, words: list[Word]) -> list[OcrJob]:
     """The large pictures that no text-layer word overlaps: scanned figures, charts of text."""
     width, height = frame.visual_size
     found: list[OcrJob] = []
-    left, bottom, right, top = (ctypes.c_float() for _ in range(4))
-    raw_page = page.raw
-    for number in range(pdfium_c.FPDFPage_CountObjects(raw_page)):
-        obj = pdfium_c.FPDFPage_GetObject(raw_page, number)
-        if pdfium_c.FPDFPageObj_GetType(obj) != pdfium_c.FPDF_PAGEOBJ_IMAGE:
-            continue
-        if not pdfium_c.FPDFPageObj_GetBounds(obj, left, bottom, right, top):
-            continue
-        x0, y0, x1, y1 = frame.box(left.value, bottom.value, right.value, top.value)
+    for _, (x0, y0, x1, y1) in object_boxes(page, frame, pdfium_c.FPDF_PAGEOBJ_IMAGE):
         x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)
         if min(x1 - x0, y1 - y0) < FIGURE_MIN_SIDE:
             continue

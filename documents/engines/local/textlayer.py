@@ -10,6 +10,7 @@ import ctypes
 import math
 import re
 import unicodedata
+from collections.abc import Iterator
 
 import pypdfium2.raw as pdfium_c
 
@@ -198,6 +199,18 @@ def _logical_order(text: str) -> str:
     return text[::-1]
 
 
+def object_boxes(page, frame: PageFrame, object_type: int) -> Iterator[tuple]:
+    """The page's objects of one type (path, image...) with their boxes in visual coordinates."""
+    left, bottom, right, top = (ctypes.c_float() for _ in range(4))
+    raw_page = page.raw
+    for index in range(pdfium_c.FPDFPage_CountObjects(raw_page)):
+        obj = pdfium_c.FPDFPage_GetObject(raw_page, index)
+        if pdfium_c.FPDFPageObj_GetType(obj) != object_type:
+            continue
+        if pdfium_c.FPDFPageObj_GetBounds(obj, left, bottom, right, top):
+            yield obj, frame.box(left.value, bottom.value, right.value, top.value)
+
+
 def read_rules(page, frame: PageFrame) -> list[Rule]:
     """Thin path objects and the edges of rectangles: the strokes tables are drawn with.
 
@@ -205,15 +218,7 @@ def read_rules(page, frame: PageFrame) -> list[Rule]:
     """
     rules: list[Rule] = []
     page_width, page_height = frame.visual_size
-    left, bottom, right, top = (ctypes.c_float() for _ in range(4))
-    raw_page = page.raw
-    for index in range(pdfium_c.FPDFPage_CountObjects(raw_page)):
-        obj = pdfium_c.FPDFPage_GetObject(raw_page, index)
-        if pdfium_c.FPDFPageObj_GetType(obj) != pdfium_c.FPDF_PAGEOBJ_PATH:
-            continue
-        if not pdfium_c.FPDFPageObj_GetBounds(obj, left, bottom, right, top):
-            continue
-        x0, y0, x1, y1 = frame.box(left.value, bottom.value, right.value, top.value)
+    for obj, (x0, y0, x1, y1) in object_boxes(page, frame, pdfium_c.FPDF_PAGEOBJ_PATH):
         width, height = x1 - x0, y1 - y0
         if max(width, height) < RULE_MIN_LENGTH:
             continue
