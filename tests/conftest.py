@@ -112,6 +112,15 @@ def workers():
 
 
 @pytest.fixture(autouse=True)
+def _fresh_key_checks(monkeypatch):
+    """Each test brings its own keys: re-read API_KEY and the ApiKey table on first use, not a
+    process-wide answer cached by an earlier test (whose rows a flush removed unseen)."""
+    from ilios import auth
+
+    monkeypatch.setattr(auth, "_environment_keys_synced", False)
+
+
+@pytest.fixture(autouse=True)
 def _clean_temp_dir():
     """Every test starts with, and must leave, an empty upload temp directory."""
     yield

@@ -13,6 +13,7 @@ from ilios.settings import *  # noqa: E402,F403
 from ilios.settings import DATA_DIR, DATABASES, ENGINES  # noqa: E402
 
 ENGINES = {**ENGINES, "scripted": "tests.engines.ScriptedEngine"}
+API_KEY = ""  # open unless a test configures keys (a developer's .env must not leak in)
 
 # A file, not an in-memory database, so real worker processes can share it.
 DATABASES["default"]["TEST"] = (

@@ -1,13 +1,6 @@
 import pytest
 
-from ilios import auth
 from ilios.models import ApiKey
-
-
-@pytest.fixture(autouse=True)
-def _fresh_key_sync(monkeypatch):
-    """Each test configures API_KEY its own way; re-read it on the next request."""
-    monkeypatch.setattr(auth, "_environment_keys_synced", False)
 
 
 @pytest.fixture

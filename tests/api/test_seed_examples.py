@@ -7,7 +7,6 @@ import subprocess
 
 import pytest
 
-from ilios import auth
 from tests.conftest import CORPUS, wait_until
 
 pytestmark = [
@@ -20,9 +19,8 @@ API_KEY = "seed-example-key"
 
 
 @pytest.fixture(params=["open", "API_KEY"])
-def server(request, live_server, settings, monkeypatch, workers, tmp_path):
+def server(request, live_server, settings, workers, tmp_path):
     """The live server, its workers, and `curl(*args)` as the README's examples run it."""
-    monkeypatch.setattr(auth, "_environment_keys_synced", False)
     settings.API_KEY = API_KEY if request.param == "API_KEY" else ""
     workers(processes=1, concurrency=2)
     auth_args = ["-H", f"Authorization: Bearer {API_KEY}"] if settings.API_KEY else []

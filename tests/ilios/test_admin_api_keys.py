@@ -8,18 +8,11 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.management import call_command
 from django.urls import reverse
 
-from ilios import auth
 from ilios.models import ApiKey, hash_key
 
 pytestmark = pytest.mark.django_db
 
 RAW_KEY = re.compile(rb'id="raw-api-key"[^>]*>(ilios_[\w-]+)<')
-
-
-@pytest.fixture(autouse=True)
-def _fresh_key_sync(monkeypatch, settings):
-    settings.API_KEY = ""
-    monkeypatch.setattr(auth, "_environment_keys_synced", False)
 
 
 def create_in_admin(client, name: str) -> tuple[ApiKey, str, bytes]:

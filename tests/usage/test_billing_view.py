@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 import pytest
 from django.urls import reverse
 
-from ilios import auth
 from ilios.models import ApiKey
 from tests.states import billed
 from usage import reports
@@ -16,12 +15,6 @@ pytestmark = pytest.mark.django_db
 
 BILLING = reverse("ilios-billing")
 MARCH = {"start": "2026-03-01", "end": "2026-03-31"}
-
-
-@pytest.fixture(autouse=True)
-def _fresh_key_sync(monkeypatch, settings):
-    settings.API_KEY = ""
-    monkeypatch.setattr(auth, "_environment_keys_synced", False)
 
 
 def bill(when: datetime, pages: int, api_key=None, engine="mistral"):
