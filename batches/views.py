@@ -12,20 +12,16 @@ from rest_framework.views import APIView
 
 from batches import export, services
 from batches.models import Batch
-from documents.models import DEFAULT_RETENTION_DAYS, Document
-from documents.serializers import ConversionOptionsSerializer
+from documents.models import Document
+from documents.serializers import QueuedConversionSerializer
 from documents.services import conversion_options
 from ilios.openapi import ERROR_RESPONSES, error_response
 
 
-class BatchSubmitSerializer(ConversionOptionsSerializer):
+class BatchSubmitSerializer(QueuedConversionSerializer):
     files = serializers.ListField(
         child=serializers.FileField(allow_empty_file=True), min_length=1, max_length=1000
     )
-    retentionDays = serializers.IntegerField(
-        required=False, min_value=1, max_value=3650, default=DEFAULT_RETENTION_DAYS
-    )
-    priority = serializers.IntegerField(required=False, min_value=0, max_value=10, default=5)
 
 
 progress_serializer = inline_serializer(

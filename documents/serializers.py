@@ -5,7 +5,7 @@ from documents.models import DEFAULT_RETENTION_DAYS, Document
 
 
 class ConversionOptionsSerializer(serializers.Serializer):
-    """Options accepted by every endpoint that converts (sync, async and batch)."""
+    """Fields every endpoint that converts (sync, async and batch) accepts."""
 
     engine = serializers.ChoiceField(choices=ENGINE_CHOICES, required=False, allow_blank=True)
     pages = serializers.CharField(
@@ -23,14 +23,19 @@ class ConversionOptionsSerializer(serializers.Serializer):
         help_text="Password of an encrypted PDF; used for this conversion only, never stored.",
     )
     forceOcr = serializers.BooleanField(required=False, default=False)
-
-
-class SubmitDocumentSerializer(ConversionOptionsSerializer):
-    file = serializers.FileField(allow_empty_file=True)
     retentionDays = serializers.IntegerField(
         required=False, min_value=1, max_value=3650, default=DEFAULT_RETENTION_DAYS
     )
+
+
+class QueuedConversionSerializer(ConversionOptionsSerializer):
+    """Fields of the endpoints that queue their conversions (async and batch)."""
+
     priority = serializers.IntegerField(required=False, min_value=0, max_value=10, default=5)
+
+
+class SubmitDocumentSerializer(QueuedConversionSerializer):
+    file = serializers.FileField(allow_empty_file=True)
 
 
 class SubmittedDocumentSerializer(serializers.Serializer):
@@ -79,9 +84,6 @@ class DocumentContentSerializer(serializers.Serializer):
 class ConvertSerializer(ConversionOptionsSerializer):
     file = serializers.FileField(allow_empty_file=True)
     format = serializers.ChoiceField(choices=["markdown", "json"], default="markdown")
-    retentionDays = serializers.IntegerField(
-        required=False, min_value=1, max_value=3650, default=DEFAULT_RETENTION_DAYS
-    )
 
 
 class ConvertedDocumentSerializer(serializers.Serializer):
