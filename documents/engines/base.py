@@ -8,6 +8,7 @@ be tested, benchmarked and swapped on its own.
 from __future__ import annotations
 
 import abc
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -97,10 +98,10 @@ def parse_page_range(text: str) -> tuple[int, ...]:
     for part in text.replace(" ", "").split(","):
         if not part:
             raise InvalidPageRange(f"invalid page range {text!r}")
-        first, _, last = part.partition("-")
-        if not first.isdigit() or (last and not last.isdigit()):
+        match = re.fullmatch(r"(\d+)(?:-(\d+))?", part, flags=re.ASCII)
+        if not match:
             raise InvalidPageRange(f"invalid page range {text!r}: use numbers such as 1-3,7")
-        start, end = int(first), int(last or first)
+        start, end = int(match.group(1)), int(match.group(2) or match.group(1))
         if start < 1 or end < start:
             raise InvalidPageRange(
                 f"invalid page range {text!r}: pages start at 1 and ranges ascend"

@@ -147,7 +147,7 @@ def test_a_wrong_password_is_a_400_and_the_right_one_is_accepted(api):
     assert "test" not in str(job.payload), "the password is stored sealed, never in clear"
 
 
-@pytest.mark.parametrize("pages", ["0", "3-1", "a-b", "9"])
+@pytest.mark.parametrize("pages", ["0", "3-1", "a-b", "9", "²", "1-²", "1--2"])
 def test_an_impossible_page_range_is_a_400(api, pages):
     response = submit(api, "pdflatex-4-pages.pdf", pages=pages)
     assert response.status_code == 400
