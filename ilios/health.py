@@ -31,6 +31,7 @@ ENDPOINTS = {
     "POST /v1/batch/submit": "submit many files as a batch",
     "GET /v1/batch/status/{batchId}": "a batch's progress",
     "GET /v1/batch/download/{batchId}": "a batch's results as JSONL or ZIP",
+    "DELETE /v1/batch/{batchId}": "cancel a batch's pending documents",
     "GET /v1/usage/summary": "usage totals for a period",
     "GET /v1/usage/breakdown": "usage by day, operation and engine",
     "GET /admin/": "operator console",

@@ -8,8 +8,6 @@ read column by column.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from .geometry import Line, Rule, Word
 from .lines import CELL_GAP_EM, chunks_of, group_lines, split_line
 from .tables import Table
@@ -18,27 +16,6 @@ Item = Line | Table
 GUTTER_EM = 0.6
 PROSE_CHUNK_EM = 6.0
 RULED_BAND_SHARE = 0.8
-
-
-@dataclass
-class Region:
-    items: list[Item]
-
-    @property
-    def x0(self) -> float:
-        return min(i.x0 for i in self.items)
-
-    @property
-    def x1(self) -> float:
-        return max(i.x1 for i in self.items)
-
-    @property
-    def top(self) -> float:
-        return min(i.top for i in self.items)
-
-    @property
-    def bottom(self) -> float:
-        return max(i.bottom for i in self.items)
 
 
 def reading_order(

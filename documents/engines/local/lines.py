@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from statistics import median
-
 from .geometry import Line, Word
 
 CHUNK_GAP_EM = 0.8
@@ -62,7 +60,3 @@ def body_size(words: list[Word]) -> float:
     if not weights:
         return 10.0
     return max(weights.items(), key=lambda item: item[1])[0]
-
-
-def median_height(lines: list[Line]) -> float:
-    return median(line.height for line in lines) if lines else 10.0
