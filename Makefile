@@ -22,6 +22,7 @@ test: $(BIN)/.installed lint test-sqlite test-postgres
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	DATABASE_URL= $(BIN)/mypy
 
 format: $(BIN)/.installed
 	$(BIN)/ruff format .

@@ -4,13 +4,13 @@ from django.contrib import admin
 
 from batches.models import Batch
 from documents.models import Document
-from ilios.admin_support import QueueStateAdmin, changelist_link
-from jobs import queue
+from ilios.admin_support import changelist_link
+from jobs.admin import RetryFailedMixin
 from jobs.models import Job
 
 
 @admin.register(Batch)
-class BatchAdmin(QueueStateAdmin):
+class BatchAdmin(RetryFailedMixin):
     list_display = (
         "id",
         "status",
@@ -26,7 +26,7 @@ class BatchAdmin(QueueStateAdmin):
     date_hierarchy = "created_at"
     list_select_related = ("api_key",)
     readonly_fields = ("progress", "documents")
-    actions = ("retry_failed_documents",)
+    actions = ("retry_failed",)
 
     @admin.display(description="done / failed / total")
     def progress(self, batch):
@@ -36,10 +36,10 @@ class BatchAdmin(QueueStateAdmin):
     def documents(self, batch):
         return changelist_link(Document, f"{batch.total_documents} document(s)", batch=batch.id)
 
-    @admin.action(
-        description="Retry the failed documents of selected batches", permissions=["operate"]
-    )
-    def retry_failed_documents(self, request, queryset):
-        failed_jobs = Job.objects.filter(document__batch__in=queryset, status=Job.Status.FAILED)
-        retried = queue.retry_now(list(failed_jobs.values_list("id", flat=True)))
-        self.report(request, retried, retried, "Requeued {} failed document(s)", "")
+    retried_noun = "document"
+
+    def failed_jobs(self, queryset):
+        return Job.objects.filter(document__batch__in=queryset, status=Job.Status.FAILED)
+
+    def selected_count(self, queryset, failed_job_ids):
+        return len(failed_job_ids)

@@ -1,6 +1,7 @@
 from django.db import models
 from django.utils import timezone
 
+from documents.models import DEFAULT_PRIORITY, DEFAULT_RETENTION_DAYS
 from ilios.ids import new_id
 
 
@@ -21,8 +22,8 @@ class Batch(models.Model):
     failed_documents = models.IntegerField(default=0)
     cancelled_documents = models.IntegerField(default=0)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    priority = models.SmallIntegerField(default=5)
-    retention_days = models.IntegerField(default=365)
+    priority = models.SmallIntegerField(default=DEFAULT_PRIORITY)
+    retention_days = models.IntegerField(default=DEFAULT_RETENTION_DAYS)
     metadata = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     completed_at = models.DateTimeField(null=True, blank=True)

@@ -8,10 +8,11 @@ from django.utils import timezone
 
 from batches import progress
 from batches.models import Batch
-from documents import conversion, services, storage
+from documents import services, storage
 from documents.engines.base import ConversionOptions
 from documents.models import Document
 from ilios.errors import ApiError
+from jobs import payload as job_payload
 from jobs import queue
 
 
@@ -55,7 +56,7 @@ def submit(
         with transaction.atomic():
             batch.save(force_insert=True)
             Document.objects.bulk_create(accepted + rejected)
-            payload = conversion.payload_for(options, pages_text)
+            payload = job_payload.for_options(options, pages_text)
             for document in accepted:
                 queue.enqueue(document, payload)
             for _ in rejected:

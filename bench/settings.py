@@ -12,5 +12,5 @@ os.environ.setdefault("DATA_DIR", str(Path(__file__).resolve().parent / "out" / 
 from ilios.settings import *  # noqa: E402,F403
 from ilios.settings import ENGINES  # noqa: E402
 
-ENGINES = {**ENGINES, "noop": "bench.engines.NoopEngine"}
+ENGINES = {**ENGINES, "noop": {"BACKEND": "bench.engines.NoopEngine", "PRICE_PER_PAGE": 0.0}}
 ROOT_URLCONF = "bench.urls"

@@ -5,15 +5,17 @@ from django.utils.html import format_html, format_html_join
 
 from documents import retention
 from documents.models import Document
-from ilios.admin_support import QueueStateAdmin, change_link, dollars
+from ilios.admin_support import change_link
 from jobs import queue
+from jobs.admin import RetryFailedMixin
 from jobs.models import Job
+from usage.money import dollars
 
 CONTENT_PREVIEW_CHARS = 3000
 
 
 @admin.register(Document)
-class DocumentAdmin(QueueStateAdmin):
+class DocumentAdmin(RetryFailedMixin):
     list_display = (
         "id",
         "file_name",
@@ -85,19 +87,8 @@ class DocumentAdmin(QueueStateAdmin):
             document.content[:CONTENT_PREVIEW_CHARS],
         )
 
-    @admin.action(
-        description="Retry selected failed documents (fresh attempts)", permissions=["operate"]
-    )
-    def retry_failed(self, request, queryset):
-        failed_jobs = Job.objects.filter(document__in=queryset, status=Job.Status.FAILED)
-        retried = queue.retry_now(list(failed_jobs.values_list("id", flat=True)))
-        self.report(
-            request,
-            retried,
-            queryset.count(),
-            "Requeued {} failed document(s)",
-            "{} selected document(s) had not failed and were left alone",
-        )
+    def failed_jobs(self, queryset):
+        return Job.objects.filter(document__in=queryset, status=Job.Status.FAILED)
 
     @admin.action(description="Cancel selected pending documents", permissions=["operate"])
     def cancel_pending(self, request, queryset):

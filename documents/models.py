@@ -6,6 +6,11 @@ from django.utils import timezone
 
 from ilios.ids import new_id
 
+# What a client may ask for, and what it gets when it does not ask: a queue priority from 0
+# (lowest) to 10, and the days a document is kept before it is archived.
+PRIORITY_RANGE = (0, 10)
+DEFAULT_PRIORITY = 5
+RETENTION_DAYS_RANGE = (1, 3650)
 DEFAULT_RETENTION_DAYS = 365
 
 
@@ -33,7 +38,8 @@ class Document(models.Model):
     error = models.TextField(blank=True)
     engine = models.CharField(max_length=20)
     priority = models.SmallIntegerField(
-        default=5, validators=[MinValueValidator(0), MaxValueValidator(10)]
+        default=DEFAULT_PRIORITY,
+        validators=[MinValueValidator(PRIORITY_RANGE[0]), MaxValueValidator(PRIORITY_RANGE[1])],
     )
     batch = models.ForeignKey(
         "batches.Batch", null=True, blank=True, on_delete=models.PROTECT, related_name="documents"
@@ -42,7 +48,11 @@ class Document(models.Model):
         "ilios.ApiKey", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     retention_days = models.IntegerField(
-        default=DEFAULT_RETENTION_DAYS, validators=[MinValueValidator(1), MaxValueValidator(3650)]
+        default=DEFAULT_RETENTION_DAYS,
+        validators=[
+            MinValueValidator(RETENTION_DAYS_RANGE[0]),
+            MaxValueValidator(RETENTION_DAYS_RANGE[1]),
+        ],
     )
     expires_at = models.DateTimeField()
     created_at = models.DateTimeField(default=timezone.now)

@@ -31,6 +31,11 @@ def open_pdf(path: Path, password: str | None) -> pdfium.PdfDocument:
         raise UnreadableDocument(f"not a readable PDF (damaged or truncated): {error}") from None
 
 
+def is_encrypted(document: pdfium.PdfDocument) -> bool:
+    """Whether the document has a security handler (a password, or permissions to lift)."""
+    return pdfium_c.FPDF_GetSecurityHandlerRevision(document) != -1
+
+
 def page_count(path: Path, password: str | None) -> int:
     with lock:
         document = open_pdf(path, password)

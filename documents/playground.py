@@ -3,7 +3,7 @@ would, so what it shows is what the API does (the page itself holds no conversio
 
 from django.shortcuts import render
 
-from documents.engines import ENGINE_CHOICES
+from documents import engines
 from ilios.auth import keys_required
 
 # Files under this size are converted synchronously (`POST /v1/convert`); larger ones are
@@ -16,7 +16,7 @@ def playground(request):
         request,
         "playground.html",
         {
-            "engines": ENGINE_CHOICES,
+            "engines": engines.choices(),
             "sync_limit_bytes": SYNC_LIMIT_BYTES,
             "keys_required": keys_required(),
         },

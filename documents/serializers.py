@@ -1,13 +1,19 @@
 from rest_framework import serializers
 
-from documents.engines import ENGINE_CHOICES
-from documents.models import DEFAULT_RETENTION_DAYS, Document
+from documents import engines
+from documents.models import (
+    DEFAULT_PRIORITY,
+    DEFAULT_RETENTION_DAYS,
+    PRIORITY_RANGE,
+    RETENTION_DAYS_RANGE,
+    Document,
+)
 
 
 class ConversionOptionsSerializer(serializers.Serializer):
     """Fields every endpoint that converts (sync, async and batch) accepts."""
 
-    engine = serializers.ChoiceField(choices=ENGINE_CHOICES, required=False, allow_blank=True)
+    engine = serializers.ChoiceField(choices=engines.choices(), required=False, allow_blank=True)
     pages = serializers.CharField(
         required=False,
         allow_blank=True,
@@ -24,14 +30,22 @@ class ConversionOptionsSerializer(serializers.Serializer):
     )
     forceOcr = serializers.BooleanField(required=False, default=False)
     retentionDays = serializers.IntegerField(
-        required=False, min_value=1, max_value=3650, default=DEFAULT_RETENTION_DAYS
+        required=False,
+        min_value=RETENTION_DAYS_RANGE[0],
+        max_value=RETENTION_DAYS_RANGE[1],
+        default=DEFAULT_RETENTION_DAYS,
     )
 
 
 class QueuedConversionSerializer(ConversionOptionsSerializer):
     """Fields of the endpoints that queue their conversions (async and batch)."""
 
-    priority = serializers.IntegerField(required=False, min_value=0, max_value=10, default=5)
+    priority = serializers.IntegerField(
+        required=False,
+        min_value=PRIORITY_RANGE[0],
+        max_value=PRIORITY_RANGE[1],
+        default=DEFAULT_PRIORITY,
+    )
 
 
 class SubmitDocumentSerializer(QueuedConversionSerializer):

@@ -10,7 +10,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework import status
 
-from documents import conversion, engines, pdfium, storage
+from documents import engines, formats, pdfium, storage
 from documents.engines.base import (
     ConversionError,
     ConversionOptions,
@@ -23,9 +23,9 @@ from documents.engines.base import (
     select_pages,
 )
 from documents.models import Document
-from documents.uploads import SUPPORTED_TYPES
 from ilios.errors import ApiError
-from jobs import queue
+from jobs import outcomes, queue
+from jobs import payload as job_payload
 
 # Problems with the request's own fields are 400s; a document no engine can read is a 422.
 _STATUS_FOR = {InvalidPageRange: 400, PasswordRequired: 400, WrongPassword: 400}
@@ -61,15 +61,14 @@ def check_upload(upload, options: ConversionOptions) -> None:
     """
     if upload.size == 0:
         raise ApiError(status.HTTP_400_BAD_REQUEST, "empty_file", "the uploaded file is empty")
-    if getattr(upload, "mime_type", None) not in SUPPORTED_TYPES:
+    if getattr(upload, "mime_type", None) not in formats.SUPPORTED:
         raise ApiError(
             status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
-            f"{upload.name!r} is not a supported document: send a PDF or a PNG, JPEG, TIFF, "
-            "WebP, BMP or GIF image",
+            f"{upload.name!r} is not a supported document: send {formats.described()}",
         )
     try:
-        if upload.mime_type == "application/pdf":
+        if upload.mime_type == formats.PDF:
             count = pdfium.page_count(Path(upload.temporary_file_path()), options.password)
             select_pages(options.pages, count)
         else:
@@ -113,7 +112,7 @@ def submit(
     document.original = storage.store_original(document.id, upload)
     with storage.deleted_on_error(document.original), transaction.atomic():
         document.save(force_insert=True)
-        queue.enqueue(document, conversion.payload_for(options, pages_text))
+        queue.enqueue(document, job_payload.for_options(options, pages_text))
     return document
 
 
@@ -143,7 +142,7 @@ def convert_now(
     document.original = storage.store_original(document.id, upload)
     with storage.deleted_on_error(document.original), transaction.atomic():
         document.save(force_insert=True)
-        conversion.record_success(document, result, timezone.now(), operation="sync_convert")
+        outcomes.converted_in_request(document, result, timezone.now())
     document.refresh_from_db()
     return document, result
 

@@ -11,27 +11,7 @@ from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from rest_framework import status
 from rest_framework.exceptions import APIException
 
-SNIFF_BYTES = 1024
-
-_SIGNATURES = [
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"II*\x00", "image/tiff"),
-    (b"MM\x00*", "image/tiff"),
-    (b"GIF87a", "image/gif"),
-    (b"GIF89a", "image/gif"),
-    (b"BM", "image/bmp"),
-]
-
-SUPPORTED_TYPES = (
-    "application/pdf",
-    "image/png",
-    "image/jpeg",
-    "image/tiff",
-    "image/webp",
-    "image/bmp",
-    "image/gif",
-)
+from documents import formats
 
 
 class UploadTooLarge(APIException):
@@ -43,18 +23,6 @@ class UploadTooLarge(APIException):
             f"the file is larger than the limit of {settings.MAX_UPLOAD_SIZE} bytes "
             "(MAX_UPLOAD_SIZE)"
         )
-
-
-def sniff_mime_type(head: bytes) -> str | None:
-    """The document type told by the file's first bytes; the name and the client's claim lie."""
-    if b"%PDF-" in head[:SNIFF_BYTES]:
-        return "application/pdf"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp"
-    for signature, mime_type in _SIGNATURES:
-        if head.startswith(signature):
-            return mime_type
-    return None
 
 
 class LimitedTemporaryFileUploadHandler(TemporaryFileUploadHandler):
@@ -72,12 +40,12 @@ class LimitedTemporaryFileUploadHandler(TemporaryFileUploadHandler):
             self.file.close()
             raise UploadTooLarge()
         self.digest.update(raw_data)
-        if len(self.head) < SNIFF_BYTES:
-            self.head += raw_data[: SNIFF_BYTES - len(self.head)]
+        if len(self.head) < formats.SNIFF_BYTES:
+            self.head += raw_data[: formats.SNIFF_BYTES - len(self.head)]
         return super().receive_data_chunk(raw_data, start)
 
     def file_complete(self, file_size):
         uploaded = super().file_complete(file_size)
         uploaded.sha256 = self.digest.hexdigest()
-        uploaded.mime_type = sniff_mime_type(self.head)
+        uploaded.mime_type = formats.sniff(self.head)
         return uploaded

@@ -1,15 +1,20 @@
 """What the admin modules share: read-only queue models, links between related objects (so an
-operator follows a document to its job, batch and usage record and back without copying ids),
-and money shown exactly."""
+operator follows a document to its job, batch and usage record and back without copying ids)."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 from django.utils.html import format_html
+
+
+def require_permission(request, permission: str) -> None:
+    """For the admin's own pages, which `ModelAdmin` permissions do not cover."""
+    if not request.user.has_perm(permission):
+        raise PermissionDenied
 
 
 def change_link(obj, text=None):
@@ -26,11 +31,6 @@ def changelist_link(model, text, **filters):
     meta = model._meta
     url = reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist")
     return format_html('<a href="{}?{}">{}</a>', url, urlencode(filters), text)
-
-
-def dollars(micros: int) -> str:
-    """Micro-dollars as exact dollars: a Mistral page is $0.001, so six decimals are needed."""
-    return "—" if micros is None else f"${Decimal(micros).scaleb(-6):.6f}"
 
 
 class QueueStateAdmin(admin.ModelAdmin):

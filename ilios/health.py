@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import functools
 
 from django.conf import settings
 from django.db import DatabaseError, connection
 from django.utils import timezone
+from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -14,29 +15,33 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from documents import engines
-from jobs.models import Job, Worker
+from jobs import dashboard
 
-ENDPOINTS = {
-    "GET /health": "service health",
+# Pages for people, listed by the index beside the API's operations.
+PAGES = {
     "GET /docs": "Swagger UI",
     "GET /redoc": "ReDoc",
     "GET /openapi.json": "OpenAPI 3 schema",
-    "POST /v1/convert": "convert a file now and answer its Markdown",
-    "POST /v1/documents": "submit a file for asynchronous conversion",
-    "GET /v1/documents": "list your documents",
-    "GET /v1/documents/{id}/status": "a document's status",
-    "GET /v1/documents/{id}": "a document's Markdown (?format=json for JSON)",
-    "GET /v1/documents/{id}/original": "the uploaded file",
-    "DELETE /v1/documents/{id}": "cancel or erase a document",
-    "POST /v1/batch/submit": "submit many files as a batch",
-    "GET /v1/batch/status/{batchId}": "a batch's progress",
-    "GET /v1/batch/download/{batchId}": "a batch's results as JSONL or ZIP",
-    "DELETE /v1/batch/{batchId}": "cancel a batch's pending documents",
-    "GET /v1/usage/summary": "usage totals for a period",
-    "GET /v1/usage/breakdown": "usage by day, operation and engine",
     "GET /admin/": "operator console",
     "GET /playground": "try a conversion in the browser",
 }
+
+
+@functools.cache
+def endpoints() -> dict[str, str]:
+    """Every operation of the API, as the OpenAPI schema generated from the URLconf names it,
+    then the pages; the original service's aliases (deprecated in the schema) are left out.
+
+    Generated once per process, so the index can never list an endpoint that does not exist.
+    """
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    operations = {
+        f"{method.upper()} {path}": operation["summary"]
+        for path, methods in schema["paths"].items()
+        for method, operation in methods.items()
+        if not operation.get("deprecated")
+    }
+    return {**operations, **PAGES}
 
 
 class IndexView(APIView):
@@ -61,7 +66,7 @@ class IndexView(APIView):
             {
                 "name": "Ilios",
                 "version": settings.SPECTACULAR_SETTINGS["VERSION"],
-                "endpoints": ENDPOINTS,
+                "endpoints": endpoints(),
             }
         )
 
@@ -100,7 +105,7 @@ class HealthView(APIView):
             "engine": engines.resolve(None),
         }
         if services["database"] == "connected":
-            services["workers"] = _workers()
+            services["workers"] = dashboard.health()
         healthy = services["database"] == "connected"
         return Response(
             {
@@ -119,13 +124,3 @@ def _database() -> str:
         return "connected"
     except DatabaseError:
         return "unreachable"
-
-
-def _workers() -> dict:
-    alive_since = timezone.now() - timedelta(seconds=settings.WORKER_DEAD_AFTER)
-    return {
-        "active": Worker.objects.filter(
-            status=Worker.Status.ACTIVE, last_heartbeat__gte=alive_since
-        ).count(),
-        "pendingJobs": Job.objects.filter(status=Job.Status.PENDING).count(),
-    }

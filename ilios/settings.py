@@ -1,4 +1,5 @@
-"""Django settings, all read from the environment (DESIGN §7) through `ilios.config`."""
+"""Django settings, all read from the environment (docs/design.md, Configuration) through
+`ilios.config`."""
 
 from __future__ import annotations
 
@@ -162,17 +163,26 @@ FILE_UPLOAD_HANDLERS = ["documents.uploads.LimitedTemporaryFileUploadHandler"]
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 2**20
 DATA_UPLOAD_MAX_NUMBER_FILES = 1000
 
-# --- Engines ----------------------------------------------------------------------------------
+# --- Engines and their prices ------------------------------------------------------------------
 MISTRAL_API_KEY = config.text("MISTRAL_API_KEY")
 MISTRAL_OCR_MODEL = config.text("MISTRAL_OCR_MODEL", "mistral-ocr-latest")
 MISTRAL_SERVER_URL = config.text("MISTRAL_SERVER_URL") or None
 MISTRAL_TIMEOUT = config.number("MISTRAL_TIMEOUT", 300, minimum=1)
-# Each engine is a zero-argument factory; test and benchmark settings add their own.
+MARGIN_RATE = config.number("MARGIN_RATE", 0.30, minimum=0, maximum=100)
+# The engine registry: every engine's name, its zero-argument factory and its base price per
+# page in dollars, in one place (requests, the engine lookup and billing all read it). Test and
+# benchmark settings add their own engines.
 ENGINES = {
-    "local": "documents.engines.local.LocalEngine",
-    "mistral": "documents.engines.mistral_from_settings",
+    "local": {
+        "BACKEND": "documents.engines.local.LocalEngine",
+        "PRICE_PER_PAGE": config.number("LOCAL_PRICE_PER_PAGE", 0.0, minimum=0),
+    },
+    "mistral": {
+        "BACKEND": "documents.engines.mistral_from_settings",
+        "PRICE_PER_PAGE": config.number("MISTRAL_PRICE_PER_PAGE", 0.001, minimum=0),
+    },
 }
-OCR_ENGINE = config.choice("OCR_ENGINE", "auto", ("auto", "local", "mistral"))
+OCR_ENGINE = config.choice("OCR_ENGINE", "auto", ("auto", *ENGINES))
 if OCR_ENGINE == "mistral" and not MISTRAL_API_KEY:
     raise ImproperlyConfigured("OCR_ENGINE=mistral needs MISTRAL_API_KEY")
 
@@ -184,11 +194,8 @@ SHUTDOWN_GRACE = config.number("SHUTDOWN_GRACE", 30, minimum=0)
 HEARTBEAT_INTERVAL = config.number("HEARTBEAT_INTERVAL", 5, minimum=0.1)
 WORKER_DEAD_AFTER = config.number("WORKER_DEAD_AFTER", 30, minimum=1)
 MAINTENANCE_INTERVAL = config.number("MAINTENANCE_INTERVAL", 60, minimum=0.1)
-
-# --- Billing ----------------------------------------------------------------------------------
-MARGIN_RATE = config.number("MARGIN_RATE", 0.30, minimum=0, maximum=100)
-MISTRAL_PRICE_PER_PAGE = config.number("MISTRAL_PRICE_PER_PAGE", 0.001, minimum=0)
-LOCAL_PRICE_PER_PAGE = config.number("LOCAL_PRICE_PER_PAGE", 0.0, minimum=0)
+# Attempts per job in all, the first included: three, as in the original service.
+JOB_MAX_ATTEMPTS = config.integer("JOB_MAX_ATTEMPTS", 3, minimum=1, maximum=100)
 
 # --- API --------------------------------------------------------------------------------------
 API_KEY = config.text("API_KEY")

@@ -8,8 +8,9 @@ from drf_spectacular.views import (
 
 from documents import playground
 from documents.urls import legacy_urlpatterns as legacy_document_urls
-from ilios import admin_views
 from ilios.health import HealthView, IndexView
+from jobs.admin_views import dashboard
+from usage.admin_views import billing
 
 handler400 = "ilios.errors.bad_request"
 handler403 = "ilios.errors.permission_denied"
@@ -24,8 +25,8 @@ urlpatterns = [
     path("openapi.json", SpectacularJSONAPIView.as_view(**public), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema", **public)),
     path("redoc", SpectacularRedocView.as_view(url_name="schema", **public)),
-    path("admin/dashboard/", admin.site.admin_view(admin_views.dashboard), name="ilios-dashboard"),
-    path("admin/billing/", admin.site.admin_view(admin_views.billing), name="ilios-billing"),
+    path("admin/dashboard/", admin.site.admin_view(dashboard), name="ilios-dashboard"),
+    path("admin/billing/", admin.site.admin_view(billing), name="ilios-billing"),
     path("admin/", admin.site.urls),
     path("playground", playground.playground, name="playground"),
     path("", include("documents.urls")),

@@ -4,13 +4,42 @@ from django.contrib import admin
 from django.utils import timezone
 from django.utils.html import format_html
 
-from ilios import dashboard
 from ilios.admin_support import QueueStateAdmin, change_link, changelist_link
-from jobs import queue
+from jobs import dashboard, queue
 from jobs.models import Job, Worker
 
 
-class RequeueOrphansMixin:
+class RetryFailedMixin(QueueStateAdmin):
+    """ "Retry failed" for every admin whose rows lead to failed jobs (jobs, documents, batches),
+    through the queue's own `retry_now`."""
+
+    def failed_jobs(self, queryset):
+        """The failed jobs behind the selected rows."""
+        raise NotImplementedError
+
+    def selected_count(self, queryset, failed_job_ids: list[int]) -> int:
+        """How many of the selected rows could have been retried, for the action's message."""
+        return queryset.count()
+
+    @admin.action(description="Retry failed conversions (fresh attempts)", permissions=["operate"])
+    def retry_failed(self, request, queryset):
+        failed_job_ids = list(self.failed_jobs(queryset).values_list("id", flat=True))
+        retried = queue.retry_now(failed_job_ids)
+        noun = self.retried_noun
+        self.report(
+            request,
+            retried,
+            self.selected_count(queryset, failed_job_ids),
+            f"Requeued {{}} failed {noun}(s)",
+            f"{{}} selected {noun}(s) had not failed and were left alone",
+        )
+
+    @property
+    def retried_noun(self) -> str:
+        return str(self.opts.verbose_name)
+
+
+class RequeueOrphansMixin(QueueStateAdmin):
     @admin.action(
         description="Requeue orphaned jobs (dead worker or past JOB_TIMEOUT; checks all jobs)",
         permissions=["operate"],
@@ -21,7 +50,7 @@ class RequeueOrphansMixin:
 
 
 @admin.register(Job)
-class JobAdmin(RequeueOrphansMixin, QueueStateAdmin):
+class JobAdmin(RetryFailedMixin, RequeueOrphansMixin):
     list_display = (
         "id",
         "type",
@@ -65,18 +94,8 @@ class JobAdmin(RequeueOrphansMixin, QueueStateAdmin):
     def short_error(self, job):
         return job.error[:80]
 
-    @admin.action(
-        description="Retry selected failed jobs (fresh attempts)", permissions=["operate"]
-    )
-    def retry_failed(self, request, queryset):
-        retried = queue.retry_now(list(queryset.values_list("id", flat=True)))
-        self.report(
-            request,
-            retried,
-            queryset.count(),
-            "Requeued {} failed job(s)",
-            "{} selected job(s) had not failed and were left alone",
-        )
+    def failed_jobs(self, queryset):
+        return queryset.filter(status=Job.Status.FAILED)
 
     @admin.action(description="Cancel selected pending jobs", permissions=["operate"])
     def cancel_pending(self, request, queryset):
@@ -92,7 +111,7 @@ class JobAdmin(RequeueOrphansMixin, QueueStateAdmin):
 
 
 @admin.register(Worker)
-class WorkerAdmin(RequeueOrphansMixin, QueueStateAdmin):
+class WorkerAdmin(RequeueOrphansMixin):
     list_display = (
         "id",
         "hostname",

@@ -1,6 +1,8 @@
 from django.db import models
 from django.utils import timezone
 
+from documents.models import DEFAULT_PRIORITY
+
 
 class Worker(models.Model):
     """One `runworkers` process. Its heartbeat tells the others whether its jobs are orphans."""
@@ -44,9 +46,9 @@ class Job(models.Model):
     )
     type = models.CharField(max_length=32, choices=Type.choices, default=Type.CONVERT)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    priority = models.SmallIntegerField(default=5)
+    priority = models.SmallIntegerField(default=DEFAULT_PRIORITY)
     attempts = models.IntegerField(default=0)
-    max_attempts = models.IntegerField(default=3)
+    max_attempts = models.IntegerField(default=3, help_text="JOB_MAX_ATTEMPTS when queued.")
     payload = models.JSONField(default=dict, blank=True)
     result = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True)

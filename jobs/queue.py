@@ -9,7 +9,9 @@ A worker records the jobs that finished meanwhile together (`complete_many`, one
 still each only if it still holds it.
 
 Claims are `SELECT ... FOR UPDATE SKIP LOCKED` on PostgreSQL; on SQLite every transaction is
-`BEGIN IMMEDIATE` (see settings), which serialises claims on the database's write lock.
+`BEGIN IMMEDIATE` (see settings), which serialises claims on the database's write lock. What
+else differs between the two databases is in `jobs.db`; what a job's end writes besides the job
+(the document, its bill, its batch) is in `jobs.outcomes`.
 """
 
 from __future__ import annotations
@@ -17,25 +19,23 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import time
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from documents import conversion
+from documents.engines.base import ConversionResult
 from documents.models import Document
-from ilios import bulk
+from jobs import db, outcomes
 from jobs.models import Job, Worker
+from jobs.payload import without_secrets
 
 logger = logging.getLogger(__name__)
 
 BACKOFF_BASE_SECONDS = 5
-NOTIFY_CHANNEL = "ilios_jobs"
 IDLE_POLL_SECONDS = 1.0
 
 
@@ -43,15 +43,19 @@ IDLE_POLL_SECONDS = 1.0
 
 
 def enqueue(document: Document, payload: dict | None = None) -> Job:
-    """Create the convert job for a freshly stored document; workers are woken on commit."""
+    """Create the convert job for a freshly stored document; workers are woken on commit.
+
+    `payload` carries the request's options (`jobs.payload`).
+    """
     job = Job.objects.create(
         document=document,
         type=Job.Type.CONVERT,
         priority=document.priority,
+        max_attempts=settings.JOB_MAX_ATTEMPTS,
         payload=payload or {},
         scheduled_at=timezone.now(),
     )
-    transaction.on_commit(notify_workers)
+    transaction.on_commit(db.notify)
     return job
 
 
@@ -70,7 +74,7 @@ def cancel_pending(document_ids) -> int:
         Job.objects.filter(document_id__in=cancelled_ids, status=Job.Status.PENDING).update(
             status=Job.Status.CANCELLED, completed_at=now, payload={}
         )
-        return conversion.record_cancelled(cancelled_ids, now)
+        return outcomes.cancelled(cancelled_ids, now)
 
 
 # --- Claiming ---------------------------------------------------------------------------------
@@ -84,7 +88,7 @@ def claim(worker_id: int, limit: int) -> list[Job]:
     """
     now = timezone.now()
     with transaction.atomic():
-        _commit_without_waiting_for_disk()
+        db.commit_without_waiting_for_disk()
         jobs = list(
             Job.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("document")
@@ -110,31 +114,23 @@ def claim(worker_id: int, limit: int) -> list[Job]:
     return jobs
 
 
-def _commit_without_waiting_for_disk() -> None:
-    """Let PostgreSQL acknowledge this transaction's commit before its WAL reaches the disk.
-
-    For claims and completions, the queue's hot path. If the database server itself crashes
-    (a worker crashing changes nothing), the last fraction of a second of them may be lost,
-    each whole, never in part: a lost claim leaves the job pending; a lost completion leaves it
-    processing until orphan recovery (after JOB_TIMEOUT) runs it again, and since the content,
-    the usage record and the job's status commit together the document is still billed exactly
-    once. Waiting for fsync (milliseconds per commit) would bound the queue's speed instead.
-    SQLite in WAL mode with synchronous=NORMAL, the embedded default, commits this way already.
-    """
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
-
-
 def _held(job: Job, worker_id: int | None):
     """The job's row, only while this worker still holds this attempt of it.
 
     Orphan recovery or a shutdown may have taken the job back and another worker may hold it
-    now; the attempt count fences off a worker that claimed the same job twice.
+    now; the attempt count fences off a worker that claimed the same job twice. Orphan recovery
+    also fails jobs whose worker row is gone (None).
     """
-    return Job.objects.filter(
-        id=job.id, status=Job.Status.PROCESSING, worker_id=worker_id, attempts=job.attempts
-    )
+    held = Job.objects.filter(id=job.id, status=Job.Status.PROCESSING, attempts=job.attempts)
+    if worker_id is None:
+        return held.filter(worker__isnull=True)
+    return held.filter(worker_id=worker_id)
+
+
+def document_of(job: Job) -> Document:
+    """A convert job's document, which is always there: deleting a document deletes its jobs."""
+    assert job.document is not None, f"job {job.id} has no document"
+    return job.document
 
 
 def _still_held(jobs: list[Job], worker_id: int) -> set[int]:
@@ -155,40 +151,40 @@ def _still_held(jobs: list[Job], worker_id: int) -> set[int]:
 # --- Finishing --------------------------------------------------------------------------------
 
 
-def complete(job: Job, worker_id: int, result) -> bool:
+def complete(job: Job, worker_id: int, result: ConversionResult) -> bool:
     """Record a successful conversion. False when the worker no longer held the job."""
     return bool(complete_many(worker_id, [(job, result)]))
 
 
-def complete_many(worker_id: int, finished: list[tuple[Job, object]]) -> list[Job]:
+def complete_many(worker_id: int, finished: list[tuple[Job, ConversionResult]]) -> list[Job]:
     """Record several successful conversions in one transaction (a group commit).
 
     Only the jobs this worker still holds are recorded, each exactly once; returns them. The
     others were taken back (orphan recovery, shutdown) and their results are dropped.
     """
     with transaction.atomic():
-        _commit_without_waiting_for_disk()
+        db.commit_without_waiting_for_disk()
         now = timezone.now()
         held = _still_held([job for job, _ in finished], worker_id)
         done = [(job, result) for job, result in finished if job.id in held]
         if not done:
             return []
-        bulk.update_each(
+        db.update_each(
             Job,
             [
                 Job(
                     id=job.id,
                     status=Job.Status.COMPLETED,
                     completed_at=now,
-                    result=conversion.summarise(result),
+                    result=outcomes.summary(result),
                     error="",
-                    payload=conversion.without_secrets(job.payload),
+                    payload=without_secrets(job.payload),
                 )
                 for job, result in done
             ],
             ["status", "completed_at", "result", "error", "payload"],
         )
-        conversion.record_successes([(job.document, result) for job, result in done], now)
+        outcomes.converted([(document_of(job), result) for job, result in done], now)
     return [job for job, _ in done]
 
 
@@ -199,10 +195,12 @@ def fail(
     *,
     retryable: bool,
     retry_after: float | None = None,
-) -> str:
-    """Record a failed attempt: retried after 5 s, 10 s, 20 s... or failed for good.
+) -> Job.Status | None:
+    """Record a failed attempt: retried later, or failed for good.
 
-    Returns the job's new status, or "" when the worker no longer held the job.
+    A retryable failure is retried while attempts remain (JOB_MAX_ATTEMPTS, three by default),
+    after 5 s, then 10 s, doubling with each attempt, or later if the engine sent Retry-After.
+    Returns the job's new status, or None when the worker no longer held the job.
     """
     with transaction.atomic():
         now = timezone.now()
@@ -216,16 +214,16 @@ def fail(
             )
             if held:
                 Document.objects.filter(id=job.document_id).update(status=Document.Status.PENDING)
-            return Job.Status.PENDING if held else ""
+            return Job.Status.PENDING if held else None
         held = _held(job, worker_id).update(
             status=Job.Status.FAILED,
             completed_at=now,
             error=error,
-            payload=conversion.without_secrets(job.payload),
+            payload=without_secrets(job.payload),
         )
         if not held:
-            return ""
-        conversion.record_failure(job.document, error, now)
+            return None
+        outcomes.failed(document_of(job), error, now)
         return Job.Status.FAILED
 
 
@@ -241,7 +239,7 @@ def release(job: Job, worker_id: int) -> bool:
         if held:
             Document.objects.filter(id=job.document_id).update(status=Document.Status.PENDING)
     if held:
-        notify_workers()
+        db.notify()
     return bool(held)
 
 
@@ -259,8 +257,8 @@ def retry_now(job_ids) -> int:
             completed_at=None,
             error="",
         )
-        conversion.reopen(document_ids)
-        transaction.on_commit(notify_workers)
+        outcomes.reopened(document_ids)
+        transaction.on_commit(db.notify)
     return count
 
 
@@ -293,12 +291,16 @@ def heartbeat(worker_id: int, counters: Counters) -> bool:
 
 
 def mark_worker(worker_id: int, status: str, counters: Counters | None = None) -> None:
+    """Say this worker is stopping or stopped, unless others already declared it dead: a dead
+    worker's jobs were taken back, and it must not look alive (or cleanly stopped) again."""
     fields = {"status": status, "last_heartbeat": timezone.now()}
     if status == Worker.Status.STOPPED:
         fields["stopped_at"] = timezone.now()
     if counters:
         fields.update(jobs_completed=counters.completed, jobs_failed=counters.failed)
-    Worker.objects.filter(id=worker_id).update(**fields)
+    Worker.objects.filter(
+        id=worker_id, status__in=[Worker.Status.ACTIVE, Worker.Status.STOPPING]
+    ).update(**fields)
 
 
 def recover_orphans() -> int:
@@ -338,7 +340,7 @@ def recover_orphans() -> int:
 
 
 def refresh_statistics() -> None:
-    """Keep the query planner on the claim index: ANALYZE the jobs table (cheap, sampled).
+    """Keep the query planner on the claim index: refresh the jobs table's statistics.
 
     Without fresh statistics both databases guess that few jobs are pending, read every pending
     job and sort them on each claim: a deep queue (a large batch, a backlog after an outage)
@@ -346,62 +348,22 @@ def refresh_statistics() -> None:
     after `limit` rows. Run at worker start and with the periodic maintenance; PostgreSQL's
     autovacuum also analyzes, but only a minute or more after a burst.
     """
-    table = connection.ops.quote_name(Job._meta.db_table)
-    with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            cursor.execute("PRAGMA analysis_limit = 1000")
-        cursor.execute(f"ANALYZE {table}")
+    db.analyze(Job)
 
 
 # --- Waking idle workers ----------------------------------------------------------------------
 
 
-def _signal_file() -> Path:
-    return settings.DATA_DIR / "queue.signal"
-
-
-def notify_workers() -> None:
-    """Wake idle workers now instead of at their next poll.
-
-    PostgreSQL delivers a NOTIFY to every listening worker host; SQLite is always on one
-    machine, so touching a file in the data directory reaches every worker without a query.
-    """
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(f"NOTIFY {NOTIFY_CHANNEL}")
-    else:
-        _signal_file().touch()
-
-
-def listen() -> None:
-    if connection.vendor == "postgresql":
-        connection.ensure_connection()
-        with connection.cursor() as cursor:
-            cursor.execute(f"LISTEN {NOTIFY_CHANNEL}")
+def listen_for_work() -> None:
+    """Subscribe this process to submissions' wake-ups (a no-op where no subscription is needed)."""
+    db.listen()
 
 
 def wake_token() -> int:
     """Taken before a claim, so a submission between the claim and the wait still wakes us."""
-    return _mtime(_signal_file())
+    return db.wake_token()
 
 
 def wait_for_work(token: int, timeout: float = IDLE_POLL_SECONDS) -> None:
     """Block until a submission wakes us or `timeout` passes (so retries come due on time)."""
-    if connection.vendor == "postgresql":
-        pg = connection.connection
-        for _ in pg.notifies(timeout=timeout, stop_after=1):
-            pass
-        for _ in pg.notifies(timeout=0):
-            pass
-        return
-    signal_file = _signal_file()
-    deadline = time.monotonic() + timeout
-    while _mtime(signal_file) == token and time.monotonic() < deadline:
-        time.sleep(0.01)
-
-
-def _mtime(path: Path) -> int:
-    try:
-        return path.stat().st_mtime_ns
-    except FileNotFoundError:
-        return 0
+    db.wait_for_notification(token, timeout)

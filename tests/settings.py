@@ -12,7 +12,10 @@ os.environ.setdefault(
 from ilios.settings import *  # noqa: E402,F403
 from ilios.settings import DATA_DIR, DATABASES, ENGINES  # noqa: E402
 
-ENGINES = {**ENGINES, "scripted": "tests.engines.ScriptedEngine"}
+ENGINES = {
+    **ENGINES,
+    "scripted": {"BACKEND": "tests.engines.ScriptedEngine", "PRICE_PER_PAGE": 0.0},
+}
 API_KEY = ""  # open unless a test configures keys (a developer's .env must not leak in)
 
 # A file, not an in-memory database, so real worker processes can share it.

@@ -30,8 +30,8 @@ def billed(pages: int, *, when=None, api_key=None, engine: str = "mistral"):
     """A document converted and billed at `when`, as a sync conversion would record it."""
     from django.utils import timezone
 
-    from documents.conversion import record_success
     from documents.models import Document
+    from jobs import outcomes
 
     document = Document.objects.create(
         file_name="x.pdf",
@@ -44,5 +44,5 @@ def billed(pages: int, *, when=None, api_key=None, engine: str = "mistral"):
     result = ConversionResult(
         pages=[Page(i, "x") for i in range(pages)], model="m", input_tokens=10, output_tokens=2
     )
-    record_success(document, result, when or timezone.now())
+    outcomes.converted([(document, result)], when or timezone.now())
     return document

@@ -2,8 +2,9 @@
 
 from django.contrib import admin
 
-from ilios.admin_support import QueueStateAdmin, change_link, dollars
+from ilios.admin_support import QueueStateAdmin, change_link
 from usage.models import UsageRecord
+from usage.money import dollars
 
 
 @admin.register(UsageRecord)

@@ -1,22 +1,44 @@
-"""Prices and usage records. Money is integer micro-dollars and Decimal arithmetic throughout."""
+"""Prices and usage records: what a charge costs, and the one row that bills it.
+
+Callers describe what happened as plain `Charge`s (which document, whose key, which engine, how
+many pages, which operation); this module alone knows prices. Each engine's price per page comes
+from the engine registry (`settings.ENGINES`), the same entry that names the engine, so an engine
+cannot exist without a price. Money is integer micro-dollars and Decimal arithmetic throughout.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 from usage.models import UsageRecord
+from usage.money import MICROS_PER_DOLLAR
 
-MICROS_PER_DOLLAR = 1_000_000
+Operation = UsageRecord.Operation
+
+
+@dataclass(frozen=True)
+class Charge:
+    document_id: str
+    api_key_id: int | None
+    engine: str
+    pages: int
+    operation: Operation
+    input_tokens: int = 0
+    output_tokens: int = 0
 
 
 def price_per_page(engine: str) -> Decimal:
-    """The engine's base price per page in dollars (DESIGN: Mistral $1 per 1000 pages)."""
-    configured = {
-        "mistral": settings.MISTRAL_PRICE_PER_PAGE,
-        "local": settings.LOCAL_PRICE_PER_PAGE,
-    }.get(engine, 0)
+    """The engine's base price per page in dollars, from its entry in the engine registry."""
+    try:
+        configured = settings.ENGINES[engine]["PRICE_PER_PAGE"]
+    except KeyError:
+        raise ImproperlyConfigured(
+            f"engine {engine!r} has no PRICE_PER_PAGE in settings.ENGINES"
+        ) from None
     return Decimal(str(configured))
 
 
@@ -32,28 +54,26 @@ def costs(engine: str, pages: int) -> tuple[int, Decimal, int]:
     return _whole(base), rate, _whole(total)
 
 
-def record_many(finished, operation: str, now) -> None:
-    """Bill many (document, result) pairs in one insert; inside the completing transaction."""
-    UsageRecord.objects.bulk_create(
-        [UsageRecord(**_usage_fields(d, r, operation, now)) for d, r in finished]
+def record(charges: list[Charge], now) -> None:
+    """Bill every charge in one insert; call inside the transaction that records the outcome."""
+    UsageRecord.objects.bulk_create([_usage_record(charge, now) for charge in charges])
+
+
+def _usage_record(charge: Charge, now) -> UsageRecord:
+    base, rate, total = costs(charge.engine, charge.pages)
+    return UsageRecord(
+        document_id=charge.document_id,
+        api_key_id=charge.api_key_id,
+        operation=charge.operation,
+        engine=charge.engine,
+        pages=charge.pages,
+        input_tokens=charge.input_tokens,
+        output_tokens=charge.output_tokens,
+        base_cost_micros=base,
+        margin_rate=rate,
+        total_cost_micros=total,
+        created_at=now,
     )
-
-
-def _usage_fields(document, result, operation: str, now) -> dict:
-    base, rate, total = costs(document.engine, result.pages_processed)
-    return {
-        "document_id": document.id,
-        "api_key_id": document.api_key_id,
-        "operation": operation,
-        "engine": document.engine,
-        "pages": result.pages_processed,
-        "input_tokens": result.input_tokens or 0,
-        "output_tokens": result.output_tokens or 0,
-        "base_cost_micros": base,
-        "margin_rate": rate,
-        "total_cost_micros": total,
-        "created_at": now,
-    }
 
 
 def _whole(micros: Decimal) -> int:

@@ -1,10 +1,16 @@
 from django.db import models
 from django.utils import timezone
 
+from usage import money
+
 
 class UsageRecord(models.Model):
     """One successful conversion, billed. Money is integer micro-dollars: a Mistral page costs
     $0.001, which whole cents cannot hold, and floats cannot add up exactly."""
+
+    class Operation(models.TextChoices):
+        CONVERT = "convert", "queued conversion"
+        SYNC_CONVERT = "sync_convert", "synchronous conversion"
 
     document = models.ForeignKey(
         "documents.Document",
@@ -16,7 +22,7 @@ class UsageRecord(models.Model):
     api_key = models.ForeignKey(
         "ilios.ApiKey", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    operation = models.CharField(max_length=32)
+    operation = models.CharField(max_length=32, choices=Operation.choices)
     engine = models.CharField(max_length=20)
     pages = models.IntegerField(default=0)
     input_tokens = models.BigIntegerField(default=0)
@@ -34,4 +40,4 @@ class UsageRecord(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.operation} {self.pages}p ${self.total_cost_micros / 1e6:.6f}"
+        return f"{self.operation} {self.pages}p {money.dollars(self.total_cost_micros)}"

@@ -6,14 +6,13 @@ since a Mistral page is 0.13 cent with margin) at the edge.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from datetime import UTC, date, datetime, time
 
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDay, TruncMonth
 
 from usage.models import UsageRecord
-
-MICROS_PER_CENT = 10_000
+from usage.money import cents
 
 _SUMS = {
     "documents": Count("document", distinct=True),
@@ -26,6 +25,16 @@ _SUMS = {
 }
 
 
+def day_start(day: date) -> datetime:
+    """A date range starts at its first day's first moment, UTC."""
+    return datetime.combine(day, time.min, UTC)
+
+
+def day_end(day: date) -> datetime:
+    """A date range ends at its last day's last moment, UTC: the end date's usage is in it."""
+    return datetime.combine(day, time.max, UTC)
+
+
 def records(api_key=None, start=None, end=None, *, all_keys: bool = False):
     """Usage records in [start, end]; one key's (None: the keyless ones) unless all_keys."""
     filters = Q()
@@ -36,10 +45,6 @@ def records(api_key=None, start=None, end=None, *, all_keys: bool = False):
     if end:
         filters &= Q(created_at__lte=end)
     return UsageRecord.objects.filter(filters)
-
-
-def cents(micros: int) -> Decimal:
-    return Decimal(micros) / MICROS_PER_CENT
 
 
 def totals(sums: dict) -> dict:

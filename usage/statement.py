@@ -10,11 +10,11 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime
 from decimal import Decimal
 
 from ilios.models import ApiKey
-from usage import reports
+from usage import money, reports
 
 PERIODS = ("day", "month")
 CSV_HEADER = [
@@ -37,23 +37,21 @@ class BillingRange:
 
     @property
     def start_moment(self) -> datetime:
-        return datetime.combine(self.start, time.min, UTC)
+        return reports.day_start(self.start)
 
     @property
     def end_moment(self) -> datetime:
-        return datetime.combine(self.end, time.max, UTC)
+        return reports.day_end(self.end)
 
 
 def this_month(today: date) -> BillingRange:
     return BillingRange(today.replace(day=1), today)
 
 
-def usd(cents: Decimal) -> str:
-    """Dollars with the six decimals micro-dollar amounts need; exact, never a float."""
-    return f"{cents / 100:.6f}"
-
-
 def _with_dollars(totals: dict) -> dict:
+    def usd(cents: Decimal) -> str:
+        return money.dollars_amount(cents * money.MICROS_PER_CENT)
+
     return {
         **totals,
         "baseUsd": usd(totals["baseCostCents"]),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime
 
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -20,7 +20,7 @@ PERIOD_PARAMETERS = [
     OpenApiParameter("endDate", str, description="ISO 8601 date or date-time (inclusive)"),
 ]
 
-_TOTAL_FIELDS = {
+_TOTAL_FIELDS: dict[str, serializers.Field] = {
     "totalDocuments": serializers.IntegerField(),
     "totalOperations": serializers.IntegerField(),
     "totalPages": serializers.IntegerField(),
@@ -33,15 +33,16 @@ _TOTAL_FIELDS = {
 }
 
 
-def parse_moment(request, name: str, *, end: bool):
+def parse_moment(request, name: str, *, end: bool) -> datetime | None:
     raw = request.GET.get(name, "").strip()
     if not raw:
         return None
+    moment: datetime | None
     try:
         # A bare date first: parse_datetime reads "2026-03-31" as its midnight, which would
         # leave the end date's own usage out.
         if day := parse_date(raw):
-            moment = datetime.combine(day, time.max if end else time.min)
+            moment = reports.day_end(day) if end else reports.day_start(day)
         else:
             moment = parse_datetime(raw)
     except ValueError:

@@ -1,4 +1,8 @@
-"""Engine lookup: one instance per engine per process, built on first use."""
+"""Engine lookup: one instance per engine per process, built on first use.
+
+Engines are named, built and priced by one registry, `settings.ENGINES`; this module reads the
+names and factories, `usage.billing` the prices.
+"""
 
 from __future__ import annotations
 
@@ -9,20 +13,25 @@ from django.utils.module_loading import import_string
 
 from documents.engines.base import Engine
 
-ENGINE_CHOICES = ("auto", "local", "mistral")
+AUTO = "auto"
 
 
 class UnknownEngine(ValueError):
     pass
 
 
+def choices() -> tuple[str, ...]:
+    """What a request may ask for: `auto` or any engine of the registry."""
+    return (AUTO, *settings.ENGINES)
+
+
 def resolve(requested: str | None) -> str:
     """The engine a request will use: `auto` is Mistral when a key is configured, else local."""
-    name = (requested or settings.OCR_ENGINE or "auto").lower()
-    if name == "auto":
+    name = (requested or settings.OCR_ENGINE or AUTO).lower()
+    if name == AUTO:
         return "mistral" if settings.MISTRAL_API_KEY else "local"
     if name not in settings.ENGINES:
-        raise UnknownEngine(f"unknown engine {name!r}: use one of {', '.join(ENGINE_CHOICES)}")
+        raise UnknownEngine(f"unknown engine {name!r}: use one of {', '.join(choices())}")
     if name == "mistral" and not settings.MISTRAL_API_KEY:
         raise UnknownEngine("the mistral engine is not configured on this server (MISTRAL_API_KEY)")
     return name
@@ -30,7 +39,7 @@ def resolve(requested: str | None) -> str:
 
 @functools.cache
 def get_engine(name: str) -> Engine:
-    return import_string(settings.ENGINES[name])()
+    return import_string(settings.ENGINES[name]["BACKEND"])()
 
 
 def mistral_from_settings() -> Engine:

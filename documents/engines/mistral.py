@@ -20,12 +20,12 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import httpx2
-import pypdfium2 as pdfium
+import pypdfium2 as pypdfium
 import pypdfium2.raw as pdfium_c
 from mistralai.client import Mistral, errors, models
 from mistralai.client.utils import BackoffStrategy, RetryConfig
 
-from documents.pdfium import lock as pdfium_lock
+from documents import formats, pdfium
 
 from .base import (
     ConversionError,
@@ -34,19 +34,15 @@ from .base import (
     Engine,
     EngineUnavailable,
     Page,
-    PasswordRequired,
     UnreadableDocument,
-    WrongPassword,
     select_pages,
 )
 
 logger = logging.getLogger(__name__)
 
-PDF = "application/pdf"
 SIGNED_URL_EXPIRY_HOURS = 1  # the shortest the API allows: the URL is used once, at once
 UNREADABLE_STATUSES = frozenset({400, 413, 415, 422})
 NO_RETRIES = RetryConfig("none", BackoffStrategy(0, 0, 1, 0), retry_connection_errors=False)
-# PDFium is not thread-safe and workers run several conversions per process at once.
 
 
 class MistralAuthenticationFailed(ConversionError):
@@ -176,20 +172,26 @@ def _readable_copy(
 ) -> Iterator[tuple[Path, int | None]]:
     """Yield a file the API can read, and its page count when it is known.
 
-    The API takes no password, so a PDF that needs one is decrypted into a temporary copy next to
-    the original (same volume, same cleanup policy), which is removed however the call ends.
+    The API takes no password, so an encrypted PDF is decrypted into a temporary copy next to
+    the original (same volume, same cleanup policy), which is removed however the call ends. A
+    PDF that PDFium cannot parse at all goes as it is: Mistral, with its own parser, decides.
     """
-    if mime_type != PDF:
-        yield path, 1 if mime_type.startswith("image/") else None
+    if mime_type != formats.PDF:
+        yield path, 1 if formats.is_image(mime_type) else None
         return
-    with pdfium_lock:
-        document, locked = _open_pdf(path, password)
-        if document is None:
-            page_count, decrypted = None, None
-        else:
-            with document:
+    page_count, decrypted = None, None
+    with pdfium.lock:
+        try:
+            document = pdfium.open_pdf(path, password)
+        except UnreadableDocument:
+            document = None
+        if document is not None:
+            try:
                 page_count = len(document)
-                decrypted = _save_decrypted(document, path) if locked else None
+                if pdfium.is_encrypted(document):
+                    decrypted = _save_decrypted(document, path)
+            finally:
+                document.close()
     try:
         yield decrypted or path, page_count
     finally:
@@ -197,25 +199,7 @@ def _readable_copy(
             decrypted.unlink(missing_ok=True)
 
 
-def _open_pdf(path: Path, password: str | None) -> tuple[pdfium.PdfDocument | None, bool]:
-    """The document and whether it needed the password; None if PDFium cannot parse it at all,
-    in which case Mistral, with its own parser, gets to decide."""
-    try:
-        return pdfium.PdfDocument(path), False
-    except pdfium.PdfiumError as exc:
-        if exc.err_code != pdfium_c.FPDF_ERR_PASSWORD:
-            return None, False
-    if not password:
-        raise PasswordRequired("the PDF is encrypted: send its password")
-    try:
-        return pdfium.PdfDocument(path, password=password), True
-    except pdfium.PdfiumError as exc:
-        if exc.err_code == pdfium_c.FPDF_ERR_PASSWORD:
-            raise WrongPassword("the password does not open this PDF") from None
-        raise UnreadableDocument(f"the PDF cannot be opened: {exc}") from None
-
-
-def _save_decrypted(document: pdfium.PdfDocument, original: Path) -> Path:
+def _save_decrypted(document: pypdfium.PdfDocument, original: Path) -> Path:
     fd, name = tempfile.mkstemp(prefix=".decrypted-", suffix=".pdf", dir=original.parent)
     os.close(fd)
     copy = Path(name)
@@ -237,11 +221,11 @@ def _zero_based_pages(
         indices = select_pages(requested, page_count)
     else:
         indices = [number - 1 for number in requested]
-    return None if mime_type.startswith("image/") else indices
+    return None if formats.is_image(mime_type) else indices
 
 
 def _chunk(mime_type: str, url: str) -> dict:
-    if mime_type.startswith("image/"):
+    if formats.is_image(mime_type):
         return {"type": "image_url", "image_url": url}
     return {"type": "document_url", "document_url": url}
 

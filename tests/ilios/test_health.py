@@ -1,3 +1,6 @@
+import re
+from pathlib import Path
+
 import pytest
 from django.db import DatabaseError
 
@@ -29,6 +32,22 @@ def test_health_is_503_when_the_database_is_unreachable(client, monkeypatch):
     assert response.json()["services"]["database"] == "unreachable"
 
 
-def test_the_index_lists_the_endpoints(client):
+def readme_api_table() -> set[str]:
+    """`METHOD /path` of every row of the README's API table (the alias in brackets aside)."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    table = readme.split("## API", 1)[1].split("\n\n")[2]
+    rows = re.findall(r"^\| (GET|POST|DELETE|PUT|PATCH) \| `([^`]+)`", table, flags=re.MULTILINE)
+    return {f"{method} {path}" for method, path in rows}
+
+
+def test_the_index_lists_every_operation_the_urlconf_serves(client):
     endpoints = client.get("/").json()["endpoints"]
-    assert "POST /v1/convert" in endpoints and "GET /health" in endpoints
+    assert endpoints["POST /v1/convert"].startswith("Convert a file now")
+    assert "GET /v1/documents/{document_id}/status" in endpoints
+    assert not any(path.split()[1].startswith("/api/") for path in endpoints), "aliases left out"
+
+
+def test_the_readme_lists_the_same_api_as_the_index(client):
+    endpoints = client.get("/").json()["endpoints"]
+    api = {endpoint for endpoint in endpoints if endpoint not in health.PAGES}
+    assert readme_api_table() == api

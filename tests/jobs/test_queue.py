@@ -1,4 +1,4 @@
-"""The queue's promises (DESIGN §4), exercised in-process with time under control."""
+"""The queue's promises (docs/design.md, The queue's promises), in-process, time under control."""
 
 from datetime import timedelta
 
@@ -91,11 +91,9 @@ def test_it_retries_after_5_then_10_seconds_then_fails(make_document, worker, cl
     assert (document.status, document.error) == (Document.Status.FAILED, "outage")
 
 
-def test_the_backoff_doubles_from_5_seconds(make_document, worker, clock):
+def test_more_attempts_keep_doubling_the_backoff(make_document, worker, clock, settings):
+    settings.JOB_MAX_ATTEMPTS = 4
     make_document()
-    job = Job.objects.get()
-    job.max_attempts = 4
-    job.save()
     delays = []
     for _ in range(3):
         [job] = queue.claim(worker.id, limit=1)
@@ -104,6 +102,8 @@ def test_the_backoff_doubles_from_5_seconds(make_document, worker, clock):
         delays.append((job.scheduled_at - clock.now).total_seconds())
         clock.advance(delays[-1])
     assert delays == [5, 10, 20]
+    [job] = queue.claim(worker.id, limit=1)
+    assert queue.fail(job, worker.id, "outage", retryable=True) == Job.Status.FAILED
 
 
 def test_a_permanent_error_fails_at_once(make_document, worker):

@@ -72,3 +72,38 @@ def test_a_failing_engine_does_not_kill_the_worker(make_document, workers):
     workers(processes=1, concurrency=1)
     wait_until(lambda: sorted(statuses(broken, fine)) == ["completed", "failed"])
     assert Document.objects.get(id=broken.id).error == "scripted permanent failure"
+
+
+def live_workers() -> list[Worker]:
+    return list(Worker.objects.filter(status=Worker.Status.ACTIVE))
+
+
+def test_a_worker_process_that_dies_is_replaced(make_document, workers):
+    workers(processes=1, concurrency=1)
+    [first] = wait_until(live_workers)
+    os.kill(first.pid, signal.SIGKILL)
+    replacement = wait_until(lambda: [w for w in live_workers() if w.pid != first.pid])
+    assert replacement
+    document = make_document(b"after the crash")
+    wait_until(lambda: statuses(document) == ["completed"])
+    assert Job.objects.get(document=document).worker_id == replacement[0].id
+
+
+def test_a_worker_declared_dead_stops_and_a_fresh_one_takes_its_place(make_document, workers):
+    document = make_document(b"SLEEP=1")
+    workers(processes=1, concurrency=1, HEARTBEAT_INTERVAL=0.2)
+    [declared] = wait_until(live_workers)
+    wait_until(lambda: statuses(document) == ["processing"])
+    Worker.objects.filter(id=declared.id).update(status=Worker.Status.DEAD)
+
+    def gone() -> bool:
+        try:
+            os.kill(declared.pid, 0)
+        except ProcessLookupError:
+            return True
+        return False
+
+    wait_until(gone)
+    [fresh] = wait_until(live_workers)
+    assert fresh.pid != declared.pid
+    assert Worker.objects.get(id=declared.id).status == Worker.Status.DEAD, "it did not revive"

@@ -5,12 +5,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from documents import formats
+
 from ..base import ConversionOptions, ConversionResult, Engine, Page, UnreadableDocument
 from . import ocr
 from .images import image_pages
 from .pdf import convert_pdf, render_document
 
-IMAGE_TYPES = {"image/png", "image/jpeg", "image/tiff", "image/webp", "image/bmp", "image/gif"}
 MODEL = f"ilios-local-1+{ocr.ENGINE_NAME}"
 
 
@@ -20,9 +21,9 @@ class LocalEngine(Engine):
     def convert(self, path: Path, mime_type: str, options: ConversionOptions) -> ConversionResult:
         started = time.perf_counter()
         path = Path(path)
-        if mime_type == "application/pdf":
+        if mime_type == formats.PDF:
             rendered = convert_pdf(path, options)
-        elif mime_type in IMAGE_TYPES:
+        elif formats.is_image(mime_type):
             rendered = render_document(image_pages(path, options))
         else:
             raise UnreadableDocument(f"the local engine cannot read {mime_type} files")

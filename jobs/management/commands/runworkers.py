@@ -5,7 +5,8 @@ The parent only supervises: it forks the worker processes, forwards SIGTERM/SIGI
 restarts one that dies. Each worker process claims as many jobs as it has free seats, runs them
 on a thread pool (conversions mostly wait on the network or on C code that releases the GIL),
 commits finished ones in groups, heartbeats into its Worker row, and recovers other workers'
-orphans now and then.
+orphans now and then (the shape of healthchecks' `sendalerts`: signal handlers set a flag, a
+semaphore of seats feeds a thread pool).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from queue import SimpleQueue
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -26,13 +28,13 @@ from django.db import connections
 
 from documents import conversion, engines, retention
 from documents.engines.base import ConversionError, ConversionResult, EngineUnavailable
+from jobs import payload as job_payload
 from jobs import queue
 from jobs.models import Job, Worker
 
 logger = logging.getLogger("ilios.worker")
 
 RESTART_DELAY_SECONDS = 1.0
-GROUP_WAIT_SECONDS = 0.05
 
 
 class Command(BaseCommand):
@@ -102,23 +104,24 @@ class Supervisor:
 class WorkerProcess:
     """One worker process: the main thread claims, a pool converts, a recorder commits.
 
-    Conversions run on a thread pool. A finished conversion keeps its seat until the recorder
-    thread has committed it: the recorder takes every result that finished meanwhile and records
-    them in one transaction (a group commit), so a busy worker spends one commit on many jobs
-    while an idle one records a lone result at once. Failures are rare and recorded one by one
-    by the thread that ran the job.
+    Seats are a semaphore of `concurrency`: the main thread takes every free seat, claims that
+    many jobs in one transaction and gives back the seats it found no job for. A job keeps its
+    seat until its outcome is committed. Finished conversions go onto a queue that the recorder
+    thread drains: everything that finished meanwhile is recorded in one transaction (a group
+    commit) and its seats come back together, so they are claimed again together, and a busy
+    worker spends one commit on many jobs while an idle one records a lone result at once.
+    Failures are rare and recorded one by one by the thread that ran the job.
+
+    Signal handlers only set `stopping`; the main thread notices it within a second.
     """
 
     def __init__(self, concurrency: int):
         self.concurrency = concurrency
+        self.seats = threading.BoundedSemaphore(concurrency)
+        self.finished: SimpleQueue[tuple[Job, ConversionResult] | None] = SimpleQueue()
         self.stopping = threading.Event()
-        # Guards in_flight, finished and counters; notified when a seat frees or a result arrives.
-        self.state = threading.Condition()
-        self.in_flight: dict[int, Job] = {}
-        self.finished: list[tuple[Job, ConversionResult]] = []
-        self.unrecorded = 0  # finished, not yet committed: in `finished` or being recorded
-        self.commits = 0  # group commits made by the recorder
-        self.recorder_stopping = False
+        self.lock = threading.Lock()  # guards `held` and `counters`
+        self.held: dict[int, Job] = {}  # claimed, outcome not yet recorded
         self.counters = queue.Counters()
         self.lost = False
         self.next_maintenance = time.monotonic() + random.uniform(0, settings.MAINTENANCE_INTERVAL)
@@ -130,23 +133,25 @@ class WorkerProcess:
         logger.info("worker %s started (pid %d)", self.worker.id, os.getpid())
         queue.refresh_statistics()
         self.warm_up()
-        queue.listen()
+        queue.listen_for_work()
         threading.Thread(target=self.heartbeat, daemon=True).start()
         recorder = threading.Thread(target=self.record_results, daemon=True)
         recorder.start()
         pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="job")
         while not self.stopping.is_set():
             self.maintain_when_due()
-            free = self.free_seats()
-            if not free:
+            seats = self.take_free_seats()
+            if not seats:
                 continue
             token = queue.wake_token()
-            jobs = queue.claim(self.worker.id, free)
+            jobs = queue.claim(self.worker.id, seats)
+            if len(jobs) < seats:
+                self.seats.release(seats - len(jobs))
             if not jobs:
                 queue.wait_for_work(token)
                 continue
-            with self.state:
-                self.in_flight.update((job.id, job) for job in jobs)
+            with self.lock:
+                self.held.update((job.id, job) for job in jobs)
             for job in jobs:
                 pool.submit(self.process, job)
         self.shut_down(recorder)
@@ -164,28 +169,20 @@ class WorkerProcess:
         except Exception:
             logger.exception("the default engine could not be built; jobs will report why")
 
-    def free_seats(self) -> int:
-        """Seats not taken by a running job; waits briefly for one when all are taken.
-
-        While finished results await their commit, waits (briefly) for the recorder's next
-        group commit to land, so the seats it frees are claimed together in one transaction
-        rather than one by one in many: fast jobs then move in large groups, and slow ones
-        lose a few milliseconds at most.
-        """
-        with self.state:
-            if len(self.in_flight) >= self.concurrency:
-                self.state.wait(timeout=1.0)
-            deadline, commits = time.monotonic() + GROUP_WAIT_SECONDS, self.commits
-            while self.unrecorded and self.commits == commits:
-                if (left := deadline - time.monotonic()) <= 0:
-                    break
-                self.state.wait(timeout=left)
-            return self.concurrency - len(self.in_flight)
+    def take_free_seats(self) -> int:
+        """Wait for a seat (at most a second, so stopping and maintenance are noticed), then
+        take every other free one."""
+        if not self.seats.acquire(timeout=1.0):
+            return 0
+        taken = 1
+        while self.seats.acquire(blocking=False):
+            taken += 1
+        return taken
 
     def process(self, job: Job) -> None:
         """Convert one document (in a pool thread); the recorder commits a success."""
         try:
-            result = conversion.run(job.document, job.payload)
+            result = conversion.run(queue.document_of(job), job_payload.options(job.payload))
         except EngineUnavailable as exc:
             self.record_failure(job, str(exc), retryable=True, retry_after=exc.retry_after)
         except ConversionError as exc:
@@ -194,36 +191,36 @@ class WorkerProcess:
             logger.exception("job %s: unexpected error", job.id)
             self.record_failure(job, f"internal error ({type(exc).__name__})", retryable=True)
         else:
-            with self.state:
-                self.finished.append((job, result))
-                self.unrecorded += 1
-                self.state.notify_all()
+            self.finished.put((job, result))
 
     def record_results(self) -> None:
-        """The recorder thread: commit finished conversions, many per transaction."""
+        """The recorder thread: commit finished conversions, many per transaction, until told
+        to stop (a None on the queue)."""
         while True:
-            with self.state:
-                while not self.finished and not self.recorder_stopping:
-                    self.state.wait()
-                if not self.finished:
-                    return
-                batch, self.finished = self.finished, []
-            try:
-                recorded = {job.id for job in queue.complete_many(self.worker.id, batch)}
-            except Exception:
-                # The jobs stay processing; orphan recovery retries them after JOB_TIMEOUT.
-                logger.exception("recording %d finished job(s) failed", len(batch))
-                recorded = set()
+            batch = [self.finished.get()]
+            while not self.finished.empty():
+                batch.append(self.finished.get())
+            finished = [item for item in batch if item is not None]
+            if finished:
+                self.record(finished)
+            if len(finished) < len(batch):
+                return
+
+    def record(self, batch: list[tuple[Job, ConversionResult]]) -> None:
+        try:
+            recorded = {job.id for job in queue.complete_many(self.worker.id, batch)}
+        except Exception:
+            # The jobs stay processing; orphan recovery retries them after JOB_TIMEOUT.
+            logger.exception("recording %d finished job(s) failed", len(batch))
+            recorded = set()
+        for job, _ in batch:
+            if job.id not in recorded:
+                logger.warning("job %s: result not recorded (job lost or error)", job.id)
+        with self.lock:
+            self.counters.completed += len(recorded)
             for job, _ in batch:
-                if job.id not in recorded:
-                    logger.warning("job %s: result not recorded (job lost or error)", job.id)
-            with self.state:
-                self.counters.completed += len(recorded)
-                self.unrecorded -= len(batch)
-                self.commits += 1
-                for job, _ in batch:
-                    self.in_flight.pop(job.id, None)
-                self.state.notify_all()
+                self.held.pop(job.id, None)
+        self.seats.release(len(batch))
 
     def record_failure(self, job, error, *, retryable, retry_after=None) -> None:
         try:
@@ -231,11 +228,11 @@ class WorkerProcess:
                 job, self.worker.id, error, retryable=retryable, retry_after=retry_after
             )
         finally:
-            with self.state:
-                self.in_flight.pop(job.id, None)
-                self.state.notify_all()
+            with self.lock:
+                self.held.pop(job.id, None)
+            self.seats.release()
         if status:
-            with self.state:
+            with self.lock:
                 self.counters.failed += 1
             logger.info("job %s attempt %d failed (%s): %s", job.id, job.attempts, status, error)
 
@@ -263,17 +260,19 @@ class WorkerProcess:
             logger.exception("maintenance failed")
 
     def shut_down(self, recorder: threading.Thread) -> None:
-        """Let running jobs finish within SHUTDOWN_GRACE, give the rest back, then stop."""
+        """Let running jobs finish within SHUTDOWN_GRACE, give the rest back, then stop.
+
+        Every seat back means every claimed job's outcome is committed.
+        """
         queue.mark_worker(self.worker.id, Worker.Status.STOPPING)
         deadline = time.monotonic() + settings.SHUTDOWN_GRACE
-        with self.state:
-            while self.in_flight and time.monotonic() < deadline:
-                self.state.wait(timeout=max(0.0, deadline - time.monotonic()))
-            self.recorder_stopping = True  # it records what has finished, then ends
-            self.state.notify_all()
+        returned = 0
+        while returned < self.concurrency and (left := deadline - time.monotonic()) > 0:
+            returned += self.seats.acquire(timeout=left)
+        self.finished.put(None)  # the recorder records what has finished, then ends
         recorder.join()
-        with self.state:
-            unfinished = list(self.in_flight.values())
+        with self.lock:
+            unfinished = list(self.held.values())
         for job in unfinished:
             if queue.release(job, self.worker.id):
                 logger.info("job %s given back unfinished", job.id)

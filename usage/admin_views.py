@@ -1,34 +1,15 @@
-"""The admin's own pages: the queue dashboard and the billing statement (thin views)."""
+"""The billing page of the admin: a form over `usage.statement`, as HTML or CSV."""
 
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.contrib import admin
 from django.http import HttpResponse
-from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
-from ilios import dashboard as figures
-from jobs import queue
+from ilios.admin_support import require_permission
 from usage import statement
-
-
-def require(request, permission: str) -> None:
-    if not request.user.has_perm(permission):
-        raise PermissionDenied
-
-
-def dashboard(request):
-    require(request, "jobs.view_job")
-    if request.method == "POST":
-        require(request, "jobs.change_job")
-        recovered = queue.recover_orphans()
-        messages.success(request, f"Requeued {recovered} orphaned job(s).")
-        return redirect("ilios-dashboard")
-    context = {**admin.site.each_context(request), "title": "Queue dashboard", **figures.figures()}
-    return TemplateResponse(request, "admin/ilios/dashboard.html", context)
 
 
 class BillingForm(forms.Form):
@@ -37,7 +18,7 @@ class BillingForm(forms.Form):
     period = forms.ChoiceField(choices=[(p, p) for p in statement.PERIODS], initial="month")
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned = self.cleaned_data
         if cleaned.get("start") and cleaned.get("end") and cleaned["start"] > cleaned["end"]:
             raise forms.ValidationError("The start date must not be after the end date.")
         return cleaned
@@ -47,7 +28,7 @@ class BillingForm(forms.Form):
 
 
 def billing(request):
-    require(request, "usage.view_usagerecord")
+    require_permission(request, "usage.view_usagerecord")
     default = statement.this_month(timezone.now().date())
     form = BillingForm(
         {"start": default.start, "end": default.end, "period": "month", **request.GET.dict()}
@@ -66,4 +47,4 @@ def billing(request):
         "range": billing_range,
         **report,
     }
-    return TemplateResponse(request, "admin/ilios/billing.html", context)
+    return TemplateResponse(request, "admin/usage/billing.html", context)

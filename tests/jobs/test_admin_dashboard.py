@@ -4,8 +4,7 @@ import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.urls import reverse
 
-from ilios import dashboard
-from jobs import queue
+from jobs import dashboard, queue
 from jobs.models import Job, Worker
 from tests import states
 

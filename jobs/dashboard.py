@@ -150,3 +150,14 @@ def figures() -> dict:
 def _floor(moment: datetime, bucket: timedelta) -> datetime:
     epoch = datetime(2000, 1, 1, tzinfo=moment.tzinfo)
     return epoch + (moment - epoch) // bucket * bucket
+
+
+def health() -> dict:
+    """The workers' part of `/health`: live workers and the queue's backlog, two counts."""
+    alive_since = timezone.now() - timedelta(seconds=settings.WORKER_DEAD_AFTER)
+    return {
+        "active": Worker.objects.filter(
+            status=Worker.Status.ACTIVE, last_heartbeat__gte=alive_since
+        ).count(),
+        "pendingJobs": Job.objects.filter(status=Job.Status.PENDING).count(),
+    }

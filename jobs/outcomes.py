@@ -1,0 +1,108 @@
+"""What a conversion's end writes besides its job: the document, its usage record, its batch.
+
+Every function here runs inside the transaction that changes the job's status (the caller holds
+it), so the document, the bill and the batch's counters change with the job or not at all: a
+crash before the commit leaves nothing behind, a crash after it leaves everything.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Count
+
+from batches import progress
+from documents.conversion import metadata_for
+from documents.engines.base import ConversionResult
+from documents.models import Document
+from jobs import db
+from usage import billing
+
+
+def converted_in_request(document: Document, result: ConversionResult, now) -> None:
+    """A synchronous conversion (`POST /v1/convert`): no job, billed as such."""
+    converted([(document, result)], now, billing.Operation.SYNC_CONVERT)
+
+
+def converted(
+    finished: list[tuple[Document, ConversionResult]],
+    now,
+    operation: billing.Operation = billing.Operation.CONVERT,
+) -> None:
+    """Store the Markdown, bill it and count it in its batch, for many documents at once.
+
+    A few statements whatever their number: the queue's workers finish many jobs a second and
+    record them together.
+    """
+    if not finished:
+        return
+    db.update_each(
+        Document,
+        [
+            Document(
+                id=document.id,
+                status=Document.Status.COMPLETED,
+                content=result.markdown,
+                pages=result.pages_processed,
+                metadata=metadata_for(document, result),
+                error="",
+                processed_at=now,
+            )
+            for document, result in finished
+        ],
+        ["status", "content", "pages", "metadata", "error", "processed_at"],
+    )
+    billing.record([_charge(document, result, operation) for document, result in finished], now)
+    for document, _ in finished:
+        if document.batch_id:
+            progress.document_finished(document.batch_id, succeeded=True, now=now)
+
+
+def _charge(document: Document, result: ConversionResult, operation) -> billing.Charge:
+    return billing.Charge(
+        document_id=document.id,
+        api_key_id=document.api_key_id,
+        engine=document.engine,
+        pages=result.pages_processed,
+        operation=operation,
+        input_tokens=result.input_tokens or 0,
+        output_tokens=result.output_tokens or 0,
+    )
+
+
+def failed(document: Document, error: str, now) -> None:
+    Document.objects.filter(id=document.id).update(
+        status=Document.Status.FAILED, error=error, processed_at=now
+    )
+    if document.batch_id:
+        progress.document_finished(document.batch_id, succeeded=False, now=now)
+
+
+def cancelled(document_ids, now) -> int:
+    """Pending documents cancelled before conversion; their batches count them as done."""
+    pending = Document.objects.filter(id__in=document_ids, status=Document.Status.PENDING)
+    per_batch = _count_per_batch(pending)
+    count = pending.update(status=Document.Status.CANCELLED, processed_at=now)
+    progress.documents_cancelled(per_batch, now)
+    return count
+
+
+def reopened(document_ids) -> None:
+    """Failed documents go back to pending for a fresh set of attempts."""
+    failed_documents = Document.objects.filter(id__in=document_ids, status=Document.Status.FAILED)
+    per_batch = _count_per_batch(failed_documents)
+    failed_documents.update(status=Document.Status.PENDING, error="", processed_at=None)
+    progress.documents_reopened(per_batch)
+
+
+def _count_per_batch(documents) -> dict[str, int]:
+    return dict(
+        documents.exclude(batch=None).values_list("batch").annotate(n=Count("id")).order_by()
+    )
+
+
+def summary(result: ConversionResult) -> dict:
+    """What the job's own row keeps of a result (the Markdown is the document's)."""
+    return {
+        "pages": result.pages_processed,
+        "model": result.model,
+        "processingTimeMs": result.processing_ms,
+    }
