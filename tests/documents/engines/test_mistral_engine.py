@@ -21,8 +21,8 @@ from documents.engines.base import (
     WrongPassword,
 )
 from documents.engines.mistral import MistralEngine
+from fakes.mistral_server import FakeMistralServer
 from tests.conftest import FIXTURES
-from tests.fakes.mistral_server import FakeMistralServer
 
 FOUR_PAGES = FIXTURES / "pdflatex-4-pages.pdf"
 ENCRYPTED = FIXTURES / "password-example.pdf"
