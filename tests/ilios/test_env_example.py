@@ -7,17 +7,13 @@ and direct reads of `os.environ`, in every module but the tests', the benchmarks
 from __future__ import annotations
 
 import ast
-import re
 from pathlib import Path
 
 from tests.conftest import REPO
+from tests.settings import documented_settings
 
 NOT_THE_PRODUCT = {"tests", "bench", "fakes", "data", "migrations"}
 READERS = {"text", "integer", "number", "boolean", "size", "choice"}
-
-
-def documented_settings() -> set[str]:
-    return set(re.findall(r"^# ([A-Z][A-Z0-9_]*)=", (REPO / ".env.example").read_text(), re.M))
 
 
 def product_modules() -> list[Path]:
