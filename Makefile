@@ -19,9 +19,13 @@ run: $(BIN)/.installed
 
 test: $(BIN)/.installed lint test-sqlite test-postgres
 
+# ruff, and no model change without its migration (checked on a throwaway SQLite database).
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	scratch=$$(mktemp -d) && DATABASE_URL= ILIOS_DOTENV=false DATA_DIR=$$scratch \
+		$(BIN)/python manage.py makemigrations --check --dry-run; \
+		status=$$?; rm -rf "$$scratch"; exit $$status
 
 format: $(BIN)/.installed
 	$(BIN)/ruff format .
