@@ -41,7 +41,7 @@ test-postgres: $(BIN)/.installed
 	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest tests/jobs tests/api
 
 bench: $(BIN)/.installed
-	$(BIN)/python bench/run.py $(if $(FULL),--full,--quick)
+	$(BIN)/python -m bench.run $(if $(FULL),--full,--quick)
 
 clean:
 	rm -rf $(VENV) data/test
