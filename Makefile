@@ -19,10 +19,14 @@ run: $(BIN)/.installed
 
 test: $(BIN)/.installed lint test-sqlite test-postgres
 
+# ruff, and no model change without its migration (checked on a throwaway SQLite database).
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	DATABASE_URL= $(BIN)/mypy
+	scratch=$$(mktemp -d) && DATABASE_URL= ILIOS_DOTENV=false DATA_DIR=$$scratch \
+		$(BIN)/python manage.py makemigrations --check --dry-run; \
+		status=$$?; rm -rf "$$scratch"; exit $$status
 
 format: $(BIN)/.installed
 	$(BIN)/ruff format .
@@ -38,7 +42,7 @@ test-postgres: $(BIN)/.installed
 	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest tests/jobs tests/api
 
 bench: $(BIN)/.installed
-	$(BIN)/python bench/run.py $(if $(FULL),--full,--quick)
+	$(BIN)/python -m bench.run $(if $(FULL),--full,--quick)
 
 clean:
 	rm -rf $(VENV) data/test

@@ -6,9 +6,11 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 
+from ilios.config import boolean as env_boolean
 from ilios.config import integer as env_integer
 
-load_dotenv(Path(__file__).parent / ".env")
+if env_boolean("ILIOS_DOTENV", True):  # as in ilios/settings.py
+    load_dotenv(Path(__file__).parent / ".env")
 
 bind = f"0.0.0.0:{env_integer('PORT', 1337, minimum=1, maximum=65535)}"
 workers = env_integer("WEB_CONCURRENCY", 2, minimum=1)

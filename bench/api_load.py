@@ -1,6 +1,6 @@
 """The API under load: wrk on loopback against gunicorn as `make run` starts it.
 
-    .venv/bin/python bench/api_load.py --db sqlite --seconds 30 --connections 32
+    .venv/bin/python -m bench.api_load --db sqlite --seconds 30 --connections 32
 
 Requests/s and p99 for a bare Django view returning constant JSON (bench/urls.py, served by
 the same gunicorn, through the same middleware: the ceiling of any Django endpoint here), for
@@ -14,12 +14,9 @@ from __future__ import annotations
 import argparse
 import re
 import subprocess
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from bench import common, service  # noqa: E402
+from bench import common, service
 
 POST_SCRIPT = """
 wrk.method = "POST"

@@ -1,4 +1,7 @@
-"""Renders benchmarks/chart.png from latest_results.json (run with bench/.venvs/tools)."""
+"""Renders benchmarks/chart.png from latest_results.json, in bench/.venvs/tools (matplotlib):
+
+bench/.venvs/tools/bin/python -m bench.chart benchmarks/latest_results.json benchmarks/chart.png
+"""
 
 import json
 import sys

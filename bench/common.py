@@ -1,6 +1,7 @@
-"""Helpers shared by the benchmark drivers: paths, databases, processes, statistics.
+"""Helpers shared by the benchmark drivers: paths, virtualenvs, databases, processes, statistics.
 
 Only the standard library, so drivers running inside a peer's virtualenv can import it too.
+Every driver runs as `python -m bench.<module>` from the repository root.
 """
 
 from __future__ import annotations
@@ -20,14 +21,48 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
-OUT = BENCH / "out"  # scratch: databases, data directories, logs (git-ignored)
+OUT = BENCH / "out"  # scratch: databases, data directories, outputs, logs (git-ignored)
 VENVS = BENCH / ".venvs"
 RESULTS = REPO / "benchmarks"
+
+# What each virtualenv under bench/.venvs/ holds: the peers and the tools the benchmarks compare
+# against or plot with, none of which may become an Ilios dependency.
+VENV_PACKAGES = {
+    "tasks": [
+        "Django>=5.2,<6",
+        "psycopg[binary]",
+        "django-tasks==0.12.0",
+        "django-tasks-db==0.13.0",
+    ],
+    "q2": ["Django>=5.2,<6", "psycopg[binary]", "django-q2==1.11.1"],
+    "procrastinate": ["Django>=5.2,<6", "psycopg[binary,pool]", "procrastinate==3.10.0"],
+    "markitdown": ["markitdown[pdf]>=0.1,<0.2"],
+    "pdftext": ["pdftext==0.7.1"],
+    "tools": ["matplotlib", "pyinstrument", "py-spy"],
+}
 
 PG_HOST = os.environ.get("BENCH_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("BENCH_PG_PORT", "5432"))
 PG_USER = os.environ.get("BENCH_PG_USER", "postgres")
 PG_DB = os.environ.get("BENCH_PG_DB", "ilios_bench")
+
+
+def venv(name: str, install: bool = True) -> Path:
+    """The python of bench/.venvs/<name>, (re)created whenever its package list has changed."""
+    path = VENVS / name
+    python = path / "bin" / "python"
+    marker = path / ".installed"
+    wanted = "\n".join(VENV_PACKAGES[name])
+    if not marker.exists() or marker.read_text() != wanted:
+        if not install:
+            raise SystemExit(f"{path} is missing or out of date (run without --skip-install)")
+        print(f"creating bench/.venvs/{name}", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(path)], check=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "--quiet", *VENV_PACKAGES[name]], check=True
+        )
+        marker.write_text(wanted)
+    return python
 
 
 def pg_url(dbname: str = PG_DB) -> str:
@@ -158,7 +193,7 @@ def wait_until(predicate, timeout: float, interval: float = 0.1):
 
 
 def emit(result: dict) -> None:
-    """Drivers print one JSON object as their last line of output; run.py reads it."""
+    """Drivers print one JSON object as their last line of output; bench.run reads it."""
     sys.stdout.write("\nRESULT " + json.dumps(result) + "\n")
     sys.stdout.flush()
 

@@ -1,6 +1,6 @@
 """Queue throughput of Ilios: drain N ready jobs of the no-op engine with `runworkers`.
 
-    .venv/bin/python bench/ilios_queue.py --db sqlite|postgres --processes 2 --jobs 5000
+    .venv/bin/python -m bench.ilios_queue --db sqlite|postgres --processes 2 --jobs 5000
 
 Each run starts from empty tables, inserts N documents with their pending jobs, starts
 `manage.py runworkers --processes P --concurrency C` and waits until every job is completed.
@@ -17,9 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from bench import common  # noqa: E402
+from bench import common
 
 
 def configure(db: str, data_dir: Path) -> dict:

@@ -7,11 +7,8 @@ Bench-only: an execute wrapper on every connection appends one line per statemen
 import os
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-import django  # noqa: E402
+import django
 
 django.setup()
 

@@ -1,6 +1,6 @@
 """Submit-to-claim latency on an idle queue, and how many queries an idle worker makes.
 
-    .venv/bin/python bench/latency.py --db sqlite --documents 100
+    .venv/bin/python -m bench.latency --db sqlite --documents 100
 
 gunicorn (as `make run` starts it) and `runworkers` (2 processes x 16, every SQL statement
 logged by bench/instrumented_worker.py) run idle for a while: the statements they make then,
@@ -14,13 +14,9 @@ from __future__ import annotations
 
 import argparse
 import random
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from bench import common, service  # noqa: E402
+from bench import common, service
 
 
 def main() -> None:
@@ -42,7 +38,8 @@ def main() -> None:
     workers = common.start(
         [
             service.PYTHON,
-            "bench/instrumented_worker.py",
+            "-m",
+            "bench.instrumented_worker",
             f"--processes={args.processes}",
             "--concurrency=16",
         ],

@@ -1,9 +1,9 @@
 """`make bench`: every benchmark, in one run, on this machine; results, table and chart.
 
-    .venv/bin/python bench/run.py --quick     # a few minutes
-    .venv/bin/python bench/run.py --full      # for publishing: more runs, longer loads
+    .venv/bin/python -m bench.run --quick     # a few minutes
+    .venv/bin/python -m bench.run --full      # for publishing: more runs, longer loads
 
-Peers run from their own virtualenvs under bench/.venvs/ (created here on first use, git-ignored),
+Peers run from their own virtualenvs under bench/.venvs/ (created on first use, git-ignored),
 matplotlib too, so none of them becomes an Ilios dependency. Writes benchmarks/latest_results.json,
 benchmarks/README_table.md and benchmarks/chart.png, and refreshes the block between
 `<!-- bench:start -->` and `<!-- bench:end -->` in README.md when there is one.
@@ -17,49 +17,19 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench import common
 
-from bench import common  # noqa: E402
-
-PEER_PACKAGES = {
-    "tasks": [
-        "Django>=5.2,<6",
-        "psycopg[binary]",
-        "django-tasks==0.12.0",
-        "django-tasks-db==0.13.0",
-    ],
-    "q2": ["Django>=5.2,<6", "psycopg[binary]", "django-q2==1.11.1"],
-    "procrastinate": ["Django>=5.2,<6", "psycopg[binary,pool]", "procrastinate==3.10.0"],
-    "tools": ["matplotlib", "pyinstrument", "py-spy"],
-}
 PEER_NAMES = {"tasks": "django-tasks", "q2": "django-q2", "procrastinate": "procrastinate"}
 PEERS_BY_DB = {"sqlite": ["tasks", "q2"], "postgres": ["tasks", "q2", "procrastinate"]}
 
 
-def venv(name: str) -> Path:
-    """The peer's virtualenv, created and filled on first use."""
-    path = common.VENVS / name
-    python = path / "bin" / "python"
-    marker = path / ".installed"
-    wanted = "\n".join(PEER_PACKAGES[name])
-    if not marker.exists() or marker.read_text() != wanted:
-        print(f"creating bench/.venvs/{name}", flush=True)
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(path)], check=True)
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "--quiet", *PEER_PACKAGES[name]], check=True
-        )
-        marker.write_text(wanted)
-    return python
-
-
-def driver(python, script: str, *args, timeout: float = 900) -> dict:
-    """Run one benchmark driver; its RESULT line, or an error record."""
-    command = [str(python), str(common.BENCH / script), *map(str, args)]
+def driver(python, module: str, *args, timeout: float = 900) -> dict:
+    """Run one benchmark driver, `python -m bench.<module>`; its RESULT line, or an error record."""
+    command = [str(python), "-m", f"bench.{module}", *map(str, args)]
     print("$", " ".join(command[1:]), flush=True)
     started = time.monotonic()
-    log = common.OUT / f"driver-{Path(script).stem}-{'-'.join(map(str, args))}.log"
+    log = common.OUT / f"driver-{module}-{'-'.join(map(str, args))}.log"
     try:
         done = subprocess.run(
             command, cwd=common.REPO, capture_output=True, text=True, timeout=timeout
@@ -84,7 +54,7 @@ def queue_benchmarks(mode: dict, dbs: list[str]) -> dict:
             key = f"{db}/p{processes}"
             ilios = driver(
                 sys.executable,
-                "ilios_queue.py",
+                "ilios_queue",
                 "--db",
                 db,
                 "--processes",
@@ -100,8 +70,8 @@ def queue_benchmarks(mode: dict, dbs: list[str]) -> dict:
             )
             for peer in PEERS_BY_DB[db]:
                 result = driver(
-                    venv(peer),
-                    "peers/drain.py",
+                    common.venv(peer),
+                    "peers.drain",
                     "--peer",
                     peer,
                     "--db",
@@ -132,7 +102,7 @@ def slow_engine(mode: dict, dbs: list[str]) -> dict:
     for db in dbs:
         result = driver(
             sys.executable,
-            "slow_engine.py",
+            "slow_engine",
             "--db",
             db,
             "--documents",
@@ -160,7 +130,7 @@ def latency(mode: dict, dbs: list[str]) -> dict:
     out = {}
     for db in dbs:
         result = driver(
-            sys.executable, "latency.py", "--db", db, "--documents", mode["latency_documents"]
+            sys.executable, "latency", "--db", db, "--documents", mode["latency_documents"]
         )
         out[db] = result
     return out
@@ -168,21 +138,14 @@ def latency(mode: dict, dbs: list[str]) -> dict:
 
 def quality(runs: int) -> dict:
     """The local engine beside offline peers (bench/quality/peers.py): facts, pages/s, OCR."""
-    print("$ bench/quality/peers.py", flush=True)
+    print("$ -m bench.quality.peers", flush=True)
     done = subprocess.run(
-        [
-            sys.executable,
-            str(common.BENCH / "quality" / "peers.py"),
-            "--runs",
-            str(runs),
-            "--outdir",
-            str(common.OUT / "quality"),
-        ],
+        [sys.executable, "-m", "bench.quality.peers", "--runs", str(runs)],
         cwd=common.REPO,
         timeout=3600,
     )
     if done.returncode:
-        return {"error": f"bench/quality/peers.py exited {done.returncode}"}
+        return {"error": f"bench.quality.peers exited {done.returncode}"}
     return json.loads((common.RESULTS / "quality.json").read_text())
 
 
@@ -227,10 +190,10 @@ def main() -> None:
         results["submit_to_claim"] = latency(mode, dbs)
     if "api" in only:
         results["api_load"] = driver(
-            sys.executable, "api_load.py", "--db", "sqlite", "--seconds", mode["api_seconds"]
+            sys.executable, "api_load", "--db", "sqlite", "--seconds", mode["api_seconds"]
         )
     if "uploads" in only:
-        results["uploads"] = driver(sys.executable, "uploads.py", "--mib", mode["upload_mib"])
+        results["uploads"] = driver(sys.executable, "uploads", "--mib", mode["upload_mib"])
     if "quality" in only:
         results["local_engine_quality"] = quality(1 if mode["name"] == "quick" else 3)
     results["duration_s"] = round(time.monotonic() - started)
@@ -245,11 +208,13 @@ def main() -> None:
     report.update_readme(common.REPO / "README.md", table)
     subprocess.run(
         [
-            str(venv("tools")),
-            str(common.BENCH / "chart.py"),
+            str(common.venv("tools")),
+            "-m",
+            "bench.chart",
             str(path),
             str(common.RESULTS / "chart.png"),
         ],
+        cwd=common.REPO,
         check=False,
     )
     print(table)

@@ -85,7 +85,7 @@ def start_fake_mistral(latency: float, log_name: str) -> tuple:
         [
             PYTHON,
             "-m",
-            "tests.fakes.mistral_server",
+            "fakes.mistral_server",
             "--port",
             str(port),
             "--latency",

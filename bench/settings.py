@@ -5,9 +5,10 @@ production, so the benchmarks measure the product's own configuration.
 """
 
 import os
-from pathlib import Path
 
-os.environ.setdefault("DATA_DIR", str(Path(__file__).resolve().parent / "out" / "data"))
+from bench import common
+
+os.environ.setdefault("DATA_DIR", str(common.OUT / "data"))
 
 from ilios.settings import *  # noqa: E402,F403
 from ilios.settings import ENGINES  # noqa: E402

@@ -1,6 +1,6 @@
 """Concurrency against a slow engine: N documents through the fake Mistral server (0.5 s a call).
 
-    .venv/bin/python bench/slow_engine.py --db sqlite --documents 500 --processes 2 --concurrency 16
+    .venv/bin/python -m bench.slow_engine --db sqlite --documents 500 --processes 2 --concurrency 16
 
 The ceiling is processes x concurrency / latency (2 x 16 / 0.5 s = 64 docs/s); the original
 design ran one job per worker process (2 / 0.5 s = 4 docs/s). Throughput is N / (last
@@ -10,13 +10,9 @@ completed_at - first started_at).
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from bench import common, service  # noqa: E402
+from bench import common, service
 
 
 def main() -> None:

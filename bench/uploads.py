@@ -1,6 +1,6 @@
 """Large uploads: one big file POSTed with curl to /v1/documents, to local storage then to S3.
 
-    .venv/bin/python bench/uploads.py --mib 1024
+    .venv/bin/python -m bench.uploads --mib 1024
 
 MB/s is the file's size over curl's total time on loopback (MB = 10^6 bytes). RSS growth is
 the peak VmRSS of any gunicorn worker during the upload minus its VmRSS just before (after a
@@ -15,14 +15,11 @@ import argparse
 import os
 import re
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from bench import common, service  # noqa: E402
+from bench import common, service
 
 
 def big_file(mib: int) -> Path:

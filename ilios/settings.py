@@ -14,7 +14,8 @@ from dotenv import load_dotenv
 from ilios import config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-load_dotenv(BASE_DIR / ".env")
+if config.boolean("ILIOS_DOTENV", True):  # off under tests: no developer's .env leaks in
+    load_dotenv(BASE_DIR / ".env")
 
 DATA_DIR = Path(config.text("DATA_DIR", "./data")).resolve()
 UPLOAD_TEMP_DIR = DATA_DIR / "tmp"

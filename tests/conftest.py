@@ -14,7 +14,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 REPO = Path(__file__).resolve().parent.parent
-CORPUS = Path(os.environ.get("ILIOS_CORPUS", REPO.parent / "shared" / "corpus"))
+FIXTURES = REPO / "tests" / "fixtures"  # real documents the tests convert (see its README.md)
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -26,17 +26,12 @@ def pytest_sessionfinish(session, exitstatus):
 
 
 @pytest.fixture
-def corpus() -> Path:
-    return CORPUS
-
-
-@pytest.fixture
 def api() -> APIClient:
     return APIClient()
 
 
-def corpus_upload(name: str) -> SimpleUploadedFile:
-    return SimpleUploadedFile(name, (CORPUS / name).read_bytes())
+def fixture_upload(name: str) -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, (FIXTURES / name).read_bytes())
 
 
 def wait_until(predicate, timeout: float = 30.0, interval: float = 0.05):

@@ -2,12 +2,27 @@
 concurrent runs never share files), and engines the tests drive (see tests/engines.py)."""
 
 import os
+import re
 from pathlib import Path
 
+_REPO = Path(__file__).resolve().parent.parent
+
+
+def documented_settings() -> set[str]:
+    """Every variable Ilios reads: .env.example lists them all (tests/ilios/test_env_example.py)."""
+    return set(re.findall(r"^# ([A-Z][A-Z0-9_]*)=", (_REPO / ".env.example").read_text(), re.M))
+
+
+# Tests read only the settings they set. In the pytest process (the processes it starts inherit
+# its marker and get their settings from the test), a developer's exported settings are dropped,
+# DATABASE_URL aside: it is how a run picks PostgreSQL. No `.env` is read, here or in any child.
+if "ILIOS_TEST_RUN" not in os.environ:
+    for name in documented_settings() - {"DATABASE_URL"}:
+        os.environ.pop(name, None)
+os.environ["ILIOS_DOTENV"] = "false"
+
 RUN_ID = os.environ.setdefault("ILIOS_TEST_RUN", str(os.getpid()))
-os.environ.setdefault(
-    "DATA_DIR", str(Path(__file__).resolve().parent.parent / "data" / "test" / f"run-{RUN_ID}")
-)
+os.environ.setdefault("DATA_DIR", str(_REPO / "data" / "test" / f"run-{RUN_ID}"))
 
 from ilios.settings import *  # noqa: E402,F403
 from ilios.settings import DATA_DIR, DATABASES, ENGINES  # noqa: E402
@@ -16,7 +31,6 @@ ENGINES = {
     **ENGINES,
     "scripted": {"BACKEND": "tests.engines.ScriptedEngine", "PRICE_PER_PAGE": 0.0},
 }
-API_KEY = ""  # open unless a test configures keys (a developer's .env must not leak in)
 
 # A file, not an in-memory database, so real worker processes can share it.
 DATABASES["default"]["TEST"] = (

@@ -1,6 +1,6 @@
 """Queue throughput of a peer: drain N no-op tasks, run inside the peer's own virtualenv.
 
-    bench/.venvs/<peer>/bin/python bench/peers/drain.py --peer tasks|q2|procrastinate \\
+    bench/.venvs/<peer>/bin/python -m bench.peers.drain --peer tasks|q2|procrastinate \\
         --db sqlite|postgres --processes 2 --jobs 5000
 
 Each run starts from a fresh database, enqueues N tasks through the peer's own API (in one
@@ -17,11 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent.parent))
-sys.path.insert(0, str(HERE))
-
-from bench import common  # noqa: E402
+from bench import common
 
 PEER_PG_DB = "ilios_bench_peer"
 
@@ -47,7 +43,7 @@ def enqueue(peer: str, n: int) -> None:
 
     with transaction.atomic():
         if peer == "tasks":
-            from peer_project.noop import noop_task
+            from bench.peers.peer_project.noop import noop_task
 
             for _ in range(n):
                 noop_task.enqueue()
@@ -55,9 +51,9 @@ def enqueue(peer: str, n: int) -> None:
             from django_q.tasks import async_task
 
             for _ in range(n):
-                async_task("peer_project.noop.noop_q2")
+                async_task("bench.peers.peer_project.noop.noop_q2")
     if peer == "procrastinate":
-        from peer_project.tasks import noop
+        from bench.peers.peer_project.tasks import noop
 
         for start in range(0, n, 500):
             noop.batch_defer(*[{} for _ in range(min(500, n - start))])
@@ -123,7 +119,6 @@ def drain_once(args, db_path: Path, run: int) -> dict:
             command,
             env={**os.environ},
             log=common.OUT / f"queue-{args.peer}-{args.db}-p{args.processes}-run{run}-{i}.log",
-            cwd=HERE,
         )
         for i, command in enumerate(worker_commands(args.peer, args.processes))
     ]
@@ -162,8 +157,7 @@ def main() -> None:
         PEER=args.peer,
         PEER_DB=common.pg_url(PEER_PG_DB) if args.db == "postgres" else str(db_path),
         PEER_PROCESSES=str(args.processes),
-        DJANGO_SETTINGS_MODULE="peer_project.settings",
-        PYTHONPATH=str(HERE),
+        DJANGO_SETTINGS_MODULE="bench.peers.peer_project.settings",
     )
     import django
 

@@ -1,10 +1,10 @@
 """Ilios's local engine beside offline peers, measured in one run on the same corpus and core.
 
-Usage: python bench/quality/peers.py [--runs 3] [--outdir DIR] [--skip-install]
+Usage: .venv/bin/python -m bench.quality.peers [--runs 3] [--outdir DIR] [--skip-install]
 
-Each peer runs from its own virtualenv under bench/.venvs/ (created here, git-ignored; the peers
-are never Ilios dependencies): markitdown 0.1.x (with its PDF extra) and pdftext. The raw
-pypdfium2 text layer and Ilios run from the project's own virtualenv. Every converter runs in a
+Each peer runs from its own virtualenv under bench/.venvs/ (created on first use, git-ignored;
+the peers are never Ilios dependencies): markitdown 0.1.x (with its PDF extra) and pdftext. The
+raw pypdfium2 text layer and Ilios run from the project's own virtualenv. Every converter runs in a
 child process pinned to one core (`taskset -c 0` where available) and converts the corpus
 `--runs` times; the median run's speed is reported.
 
@@ -14,7 +14,8 @@ manifest), and for Ilios the OCR word recall and pages/s on the scans and images
 transcription. Ilios is measured twice: as shipped (pictures of text OCRed) and, for reference
 only, with figure OCR switched off, which shows what the text layer alone costs.
 
-Writes benchmarks/quality.json and prints a Markdown table.
+Writes benchmarks/quality.json and prints a Markdown table; each converter's Markdown goes to
+OUTDIR (default bench/out/quality/).
 """
 
 from __future__ import annotations
@@ -27,25 +28,18 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-VENVS = REPO / "bench" / ".venvs"
-RESULTS = REPO / "benchmarks" / "quality.json"
-sys.path.insert(0, str(REPO / "bench" / "quality"))
-
-from run_facts import (  # noqa: E402
+from bench import common
+from bench.quality.run_facts import (
     BORN_DIGITAL_KINDS,
     OCR_KINDS,
     corpus_dir,
     manifest,
+    word_recall,
 )
 
-PEER_VENVS = {
-    "markitdown": ("markitdown[pdf]>=0.1,<0.2", "markitdown"),
-    "pdftext": ("pdftext==0.7.1", "pdftext"),
-}
+RESULTS = common.RESULTS / "quality.json"
 
 # The child process (cwd: the repository, so Ilios imports): converts the given files `runs`
 # times, writes the first run's Markdown and prints one JSON line per file and run. It imports
@@ -126,23 +120,6 @@ def pinned() -> list[str]:
     return ["taskset", "-c", "0"] if shutil.which("taskset") else []
 
 
-def ensure_venv(name: str, skip_install: bool) -> Path:
-    requirement, module = PEER_VENVS[name]
-    venv = VENVS / name
-    python = venv / "bin" / "python"
-    if not python.exists():
-        if skip_install:
-            raise SystemExit(f"{venv} is missing (run without --skip-install)")
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    probe = subprocess.run([str(python), "-c", f"import {module}"], capture_output=True)
-    if probe.returncode != 0 and not skip_install:
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "--quiet", requirement],
-            check=True,
-        )
-    return python
-
-
 def version_of(python: Path, distribution: str) -> str:
     code = f"import importlib.metadata as m; print(m.version({distribution!r}))"
     found = subprocess.run([str(python), "-c", code], capture_output=True, text=True)
@@ -160,7 +137,7 @@ def run_converter(
         capture_output=True,
         text=True,
         env=env,
-        cwd=REPO,
+        cwd=common.REPO,
     )
     records = []
     for line in completed.stdout.splitlines():
@@ -204,8 +181,6 @@ def median_speed(records: list[dict], pages: dict[str, int], names: set[str]) ->
 
 
 def ocr_recall(outdir: Path, corpus: Path, names: list[str]) -> float:
-    from run_facts import word_recall
-
     recalls = [
         word_recall((corpus / f"{name}.gt.txt").read_text(), (outdir / f"{name}.md").read_text())
         for name in names
@@ -216,7 +191,7 @@ def ocr_recall(outdir: Path, corpus: Path, names: list[str]) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--outdir", type=Path, default=None)
+    parser.add_argument("--outdir", type=Path, default=common.OUT / "quality")
     parser.add_argument("--skip-install", action="store_true")
     args = parser.parse_args()
 
@@ -232,13 +207,22 @@ def main() -> int:
         if row["kind"] in OCR_KINDS and (corpus / f"{f}.gt.txt").exists()
     )
     pages = {f: int(row["pages"]) for f, row in rows.items() if row["pages"].isdigit()}
-    outroot = args.outdir or Path(tempfile.mkdtemp(prefix="peers-"))
 
     own = Path(sys.executable)
     converters = [
         ("pypdfium2", "raw text layer (pypdfium2)", own, "pypdfium2"),
-        ("markitdown", "markitdown", ensure_venv("markitdown", args.skip_install), "markitdown"),
-        ("pdftext", "pdftext (plain text)", ensure_venv("pdftext", args.skip_install), "pdftext"),
+        (
+            "markitdown",
+            "markitdown",
+            common.venv("markitdown", install=not args.skip_install),
+            "markitdown",
+        ),
+        (
+            "pdftext",
+            "pdftext (plain text)",
+            common.venv("pdftext", install=not args.skip_install),
+            "pdftext",
+        ),
         ("ilios", "Ilios local", own, None),
         ("ilios-no-figure-ocr", "Ilios local, figure OCR off (reference only)", own, None),
     ]
@@ -248,8 +232,8 @@ def main() -> int:
         if key == "ilios":
             files += [corpus / f for f in ocr_docs if f not in fact_docs]
         print(f"running {label} ...", file=sys.stderr, flush=True)
-        records = run_converter(key, python, files, outroot / key, args.runs)
-        summary = score(outroot / key, corpus)
+        records = run_converter(key, python, files, args.outdir / key, args.runs)
+        summary = score(args.outdir / key, corpus)
         version = version_of(python, distribution) if distribution else "working tree"
         entry = {
             "converter": label,
@@ -263,7 +247,7 @@ def main() -> int:
             "errors": sorted({r["file"] for r in records if r["error"]}),
         }
         if key == "ilios":
-            entry["ocr_word_recall"] = ocr_recall(outroot / key, corpus, ocr_docs)
+            entry["ocr_word_recall"] = ocr_recall(args.outdir / key, corpus, ocr_docs)
             entry["ocr_pages_per_s"] = median_speed(records, pages, set(ocr_docs))
             entry["ocr_documents"] = ocr_docs
         results.append(entry)
@@ -284,7 +268,7 @@ def main() -> int:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")
     print(markdown_table(results))
-    print(f"\noutputs in {outroot}; results in {RESULTS.relative_to(REPO)}")
+    print(f"\noutputs in {args.outdir}; results in {RESULTS.relative_to(common.REPO)}")
     return 0
 
 

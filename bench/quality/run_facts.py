@@ -1,6 +1,9 @@
 """Score the local engine on the shared corpus: facts pass rate, born-digital speed, OCR recall.
 
-Usage: python bench/quality/run_facts.py [OUTDIR]   (corpus: ../shared/corpus or $ILIOS_CORPUS)
+Usage: .venv/bin/python -m bench.quality.run_facts [OUTDIR]   (default OUTDIR: bench/out/facts/)
+
+The corpus is the shared one beside the repository, ../shared/corpus (or $ILIOS_CORPUS): its
+facts.jsonl, MANIFEST.tsv and ground truths, scored by its ../tools/facts_check.py.
 """
 
 from __future__ import annotations
@@ -11,17 +14,14 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 import time
 import unicodedata
 from collections import Counter
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
-
-from documents.engines.base import ConversionOptions  # noqa: E402
-from documents.engines.local import LocalEngine  # noqa: E402
+from bench import common
+from documents.engines.base import ConversionOptions
+from documents.engines.local import LocalEngine
 
 MIME_TYPES = {
     ".pdf": "application/pdf",
@@ -39,7 +39,7 @@ OCR_KINDS = {"image", "scanned-pdf"}
 
 
 def corpus_dir() -> Path:
-    return Path(os.environ.get("ILIOS_CORPUS", REPO.parent / "shared" / "corpus")).resolve()
+    return Path(os.environ.get("ILIOS_CORPUS", common.REPO.parent / "shared" / "corpus")).resolve()
 
 
 def manifest(corpus: Path) -> dict[str, dict[str, str]]:
@@ -67,7 +67,7 @@ def word_recall(truth: str, output: str) -> float:
 
 def main() -> int:
     corpus = corpus_dir()
-    outdir = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.mkdtemp(prefix="facts-"))
+    outdir = Path(sys.argv[1]) if len(sys.argv) > 1 else common.OUT / "facts"
     outdir.mkdir(parents=True, exist_ok=True)
     facts = corpus / "facts.jsonl"
     docs = sorted({json.loads(line)["doc"] for line in facts.read_text().splitlines() if line})

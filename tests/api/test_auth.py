@@ -3,7 +3,7 @@
 import pytest
 
 from ilios.models import ApiKey, hash_key
-from tests.conftest import corpus_upload
+from tests.conftest import fixture_upload
 
 pytestmark = pytest.mark.django_db
 
@@ -57,7 +57,7 @@ def test_last_use_is_recorded(api, key_a):
 def _document(api, key):
     return api.post(
         "/v1/documents",
-        {"file": corpus_upload("minimal-document.pdf")},
+        {"file": fixture_upload("minimal-document.pdf")},
         format="multipart",
         HTTP_AUTHORIZATION=f"Bearer {key}",
     ).json()["id"]
@@ -66,7 +66,7 @@ def _document(api, key):
 def _batch(api, key):
     return api.post(
         "/v1/batch/submit",
-        {"files": [corpus_upload("minimal-document.pdf")]},
+        {"files": [fixture_upload("minimal-document.pdf")]},
         format="multipart",
         HTTP_AUTHORIZATION=f"Bearer {key}",
     ).json()["batchId"]

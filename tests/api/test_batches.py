@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from batches.models import Batch
 from jobs.models import Job
-from tests.conftest import corpus_upload, wait_until
+from tests.conftest import fixture_upload, wait_until
 
 GOOD = [
     "minimal-document.pdf",
@@ -23,9 +23,9 @@ BAD = ["empty.pdf", "truncated-nics.pdf", "unreadablemetadata.pdf"]
 
 
 def files_for(count: int, bad: int = 0):
-    good = [corpus_upload(GOOD[i % len(GOOD)]) for i in range(count - bad - 1)]
+    good = [fixture_upload(GOOD[i % len(GOOD)]) for i in range(count - bad - 1)]
     junk = [SimpleUploadedFile("notes.pdf", b"plain text\n" * 50)]
-    return good + [corpus_upload(BAD[i % len(BAD)]) for i in range(bad)] + junk
+    return good + [fixture_upload(BAD[i % len(BAD)]) for i in range(bad)] + junk
 
 
 @pytest.mark.django_db(transaction=True)
@@ -91,7 +91,7 @@ def test_cancelling_a_batch_cancels_its_pending_documents(api):
 @pytest.mark.django_db
 def test_a_batch_of_only_bad_files_fails_at_once(api):
     body = api.post(
-        "/v1/batch/submit", {"files": [corpus_upload("empty.pdf")]}, format="multipart"
+        "/v1/batch/submit", {"files": [fixture_upload("empty.pdf")]}, format="multipart"
     ).json()
     status = api.get(body["statusUrl"]).json()
     assert status["status"] == "failed"

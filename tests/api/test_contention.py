@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from documents.models import Document
-from tests.conftest import CORPUS, wait_until
+from tests.conftest import FIXTURES, wait_until
 from usage.models import UsageRecord
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -35,7 +35,7 @@ def post_file(url: str, name: str, content: bytes) -> tuple[int, dict]:
 
 
 def test_concurrent_submissions_while_workers_complete_jobs(live_server, workers):
-    pdf = (CORPUS / "minimal-document.pdf").read_bytes()
+    pdf = (FIXTURES / "minimal-document.pdf").read_bytes()
     workers(processes=2, concurrency=4)
     with ThreadPoolExecutor(CLIENTS) as clients:
         answers = list(

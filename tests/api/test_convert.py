@@ -4,14 +4,14 @@ import pytest
 
 from documents.models import Document
 from jobs.models import Job
-from tests.conftest import corpus_upload
+from tests.conftest import fixture_upload
 from usage.models import UsageRecord
 
 pytestmark = pytest.mark.django_db
 
 
 def convert(api, name="minimal-document.pdf", **fields):
-    return api.post("/v1/convert", {"file": corpus_upload(name), **fields}, format="multipart")
+    return api.post("/v1/convert", {"file": fixture_upload(name), **fields}, format="multipart")
 
 
 def test_it_answers_markdown_with_the_documented_headers(api):

@@ -9,14 +9,14 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from documents.models import Document
 from jobs import queue
 from jobs.models import Job
-from tests.conftest import CORPUS, corpus_upload
+from tests.conftest import FIXTURES, fixture_upload
 from tests.jobs.test_queue import a_result
 
 pytestmark = pytest.mark.django_db
 
 
 def submit(api, name="minimal-document.pdf", path="/v1/documents", **fields):
-    return api.post(path, {"file": corpus_upload(name), **fields}, format="multipart")
+    return api.post(path, {"file": fixture_upload(name), **fields}, format="multipart")
 
 
 def finish(document_id, result=None):
@@ -35,7 +35,7 @@ def test_submitting_a_pdf_answers_202_and_queues_one_job(api):
     body = response.json()
     assert body["status"] == "pending"
     assert body["fileName"] == "minimal-document.pdf"
-    assert body["fileSize"] == (CORPUS / "minimal-document.pdf").stat().st_size
+    assert body["fileSize"] == (FIXTURES / "minimal-document.pdf").stat().st_size
     assert body["retentionDays"] == 30
     assert body["statusUrl"] == f"/v1/documents/{body['id']}/status"
     job = Job.objects.get(document_id=body["id"])
@@ -82,7 +82,7 @@ def test_the_original_streams_back_byte_for_byte(api):
     document_id = submit(api).json()["id"]
     response = api.get(f"/v1/documents/{document_id}/original")
     assert response.status_code == 200
-    assert b"".join(response.streaming_content) == (CORPUS / "minimal-document.pdf").read_bytes()
+    assert b"".join(response.streaming_content) == (FIXTURES / "minimal-document.pdf").read_bytes()
     assert "minimal-document.pdf" in response["Content-Disposition"]
 
 
@@ -124,9 +124,9 @@ def test_deleting_a_finished_document_erases_content_and_original(api):
             415,
             "unsupported_media_type",
         ),
-        (corpus_upload("truncated-nics.pdf"), 422, "unreadable_document"),
-        (corpus_upload("unreadablemetadata.pdf"), 422, "unreadable_document"),
-        (corpus_upload("password-example.pdf"), 400, "password_required"),
+        (fixture_upload("truncated-nics.pdf"), 422, "unreadable_document"),
+        (fixture_upload("unreadablemetadata.pdf"), 422, "unreadable_document"),
+        (fixture_upload("password-example.pdf"), 400, "password_required"),
     ],
     ids=["empty", "text-renamed-pdf", "truncated", "corrupt", "encrypted"],
 )

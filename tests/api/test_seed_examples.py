@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from tests.conftest import CORPUS, wait_until
+from tests.conftest import FIXTURES, wait_until
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -32,7 +32,7 @@ def server(request, live_server, settings, workers, tmp_path):
         ).stdout
 
     for name in ("minimal-document.pdf", "pdflatex-4-pages.pdf"):
-        shutil.copy(CORPUS / name, tmp_path / name)
+        shutil.copy(FIXTURES / name, tmp_path / name)
     curl.url = live_server.url
     curl.keyed = bool(settings.API_KEY)
     curl.dir = tmp_path
@@ -133,7 +133,7 @@ def test_legacy_submit_status_download_and_original(server):
     assert json.loads(server(f"{document}?format=json"))["content"]
     server(f"{document}/original", "-o", "original_document.pdf")
     assert (server.dir / "original_document.pdf").read_bytes() == (
-        CORPUS / "pdflatex-4-pages.pdf"
+        FIXTURES / "pdflatex-4-pages.pdf"
     ).read_bytes()
 
 

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from ilios.models import ApiKey, hash_key
-from tests.conftest import corpus_upload
+from tests.conftest import fixture_upload
 from tests.states import billed
 
 pytestmark = pytest.mark.django_db
@@ -78,7 +78,7 @@ def test_a_converted_document_is_billed_to_its_key(api):
     key, raw = ApiKey.generate("A")
     api.post(
         "/v1/convert",
-        {"file": corpus_upload("pdflatex-4-pages.pdf")},
+        {"file": fixture_upload("pdflatex-4-pages.pdf")},
         format="multipart",
         HTTP_AUTHORIZATION=f"Bearer {raw}",
     )

@@ -8,11 +8,11 @@ from documents import playground
 from documents.models import Document
 from ilios.models import ApiKey
 from tests.browser.conftest import screenshot, wait_for
-from tests.conftest import CORPUS
+from tests.conftest import FIXTURES
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
-MINIMAL_PDF = CORPUS / "minimal-document.pdf"
+MINIMAL_PDF = FIXTURES / "minimal-document.pdf"
 EXPECTED_TEXT = "Lorem ipsum dolor sit amet"
 
 

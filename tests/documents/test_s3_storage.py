@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from moto.server import ThreadedMotoServer
 
 from documents.models import Document
-from tests.conftest import CORPUS, wait_until
+from tests.conftest import FIXTURES, wait_until
 
 BUCKET = "ilios-test"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
@@ -76,13 +76,13 @@ def s3_storage(settings, s3_endpoint, monkeypatch):
 
 def padded_pdf(size: int) -> bytes:
     """A real corpus PDF grown past `size` with a trailing comment, which readers ignore."""
-    pdf = (CORPUS / "minimal-document.pdf").read_bytes()
+    pdf = (FIXTURES / "minimal-document.pdf").read_bytes()
     return pdf + b"\n%" + b"x" * (size - len(pdf)) + b"\n"
 
 
 @pytest.mark.django_db
 def test_an_original_goes_to_the_bucket_and_streams_back(api, s3_storage, bucket):
-    pdf = (CORPUS / "minimal-document.pdf").read_bytes()
+    pdf = (FIXTURES / "minimal-document.pdf").read_bytes()
     body = api.post(
         "/v1/documents", {"file": SimpleUploadedFile("a.pdf", pdf)}, format="multipart"
     ).json()

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import corpus_upload, wait_until
+from tests.conftest import fixture_upload, wait_until
 from usage.models import UsageRecord
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -10,7 +10,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 def converted(api, name: str, **fields) -> str:
     response = api.post(
-        "/v1/documents", {"file": corpus_upload(name), **fields}, format="multipart"
+        "/v1/documents", {"file": fixture_upload(name), **fields}, format="multipart"
     )
     assert response.status_code == 202, response.content
     status_url = response.json()["statusUrl"]

@@ -14,7 +14,7 @@ DEBUG = False
 USE_TZ = True
 TIME_ZONE = "UTC"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-INSTALLED_APPS = ["django.contrib.contenttypes", "django.contrib.auth", "peer_project"]
+INSTALLED_APPS = ["django.contrib.contenttypes", "django.contrib.auth", "bench.peers.peer_project"]
 
 if PEER_DB.startswith("postgres://"):
     user_host, _, name = PEER_DB[len("postgres://") :].partition("/")

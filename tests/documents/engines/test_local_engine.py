@@ -1,10 +1,8 @@
-"""The offline engine on real documents from the shared corpus (no database, no network)."""
+"""The offline engine on real documents (tests/fixtures; no database, no network)."""
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 
@@ -16,17 +14,13 @@ from documents.engines.base import (
     WrongPassword,
 )
 from documents.engines.local import LocalEngine
+from tests.conftest import FIXTURES
 
-CORPUS = Path(
-    os.environ.get("ILIOS_CORPUS", Path(__file__).resolve().parents[3].parent / "shared" / "corpus")
-)
 PDF = "application/pdf"
-
-pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="shared corpus not available")
 
 
 def convert(name: str, mime_type: str = PDF, **options):
-    return LocalEngine().convert(CORPUS / name, mime_type, ConversionOptions(**options))
+    return LocalEngine().convert(FIXTURES / name, mime_type, ConversionOptions(**options))
 
 
 def flat(text: str) -> str:
@@ -202,7 +196,7 @@ def test_pdfium_calls_are_serialised_across_threads():
     with ThreadPoolExecutor(max_workers=4) as pool:
         outputs = list(pool.map(lambda _: convert("multicolumn.pdf").markdown, range(6)))
         counts = list(
-            pool.map(lambda _: page_count(CORPUS / "GeoTopo-komprimiert.pdf", None), range(6))
+            pool.map(lambda _: page_count(FIXTURES / "GeoTopo-komprimiert.pdf", None), range(6))
         )
 
     assert outputs == [expected] * 6

@@ -21,11 +21,11 @@ from documents.engines.base import (
     WrongPassword,
 )
 from documents.engines.mistral import MistralEngine
-from tests.fakes.mistral_server import FakeMistralServer
+from fakes.mistral_server import FakeMistralServer
+from tests.conftest import FIXTURES
 
-CORPUS = Path(__file__).resolve().parents[3].parent / "shared" / "corpus"
-FOUR_PAGES = CORPUS / "pdflatex-4-pages.pdf"
-ENCRYPTED = CORPUS / "password-example.pdf"
+FOUR_PAGES = FIXTURES / "pdflatex-4-pages.pdf"
+ENCRYPTED = FIXTURES / "password-example.pdf"
 API_KEY = "sk-test-0123456789abcdef"
 PDF = "application/pdf"
 ALL_PAGES = ConversionOptions()
@@ -95,7 +95,7 @@ def test_it_deletes_the_upload_even_when_ocr_fails(engine, server):
 
 
 def test_it_sends_an_image_as_an_image_url(engine, server):
-    result = engine.convert(CORPUS / "hebrew.png", "image/png", ALL_PAGES)
+    result = engine.convert(FIXTURES / "hebrew.png", "image/png", ALL_PAGES)
 
     assert result.markdown == "# Page 1\n\nPNG image, 564x243 pixels"
     document = server.requests_to("ocr")[0].json["document"]

@@ -3,13 +3,13 @@
 Tests drive the real `mistralai` SDK against it (server_url=server.url), so request building,
 response parsing and error handling are exercised for real without touching the internet.
 
-    with FakeMistralServer() as server:           # or the `mistral_server` pytest fixture
+    with FakeMistralServer() as server:
         server.latency_s = 0.5                    # every OCR call waits this long
         server.fail_next(status=429, retry_after=2)
         ...
         server.requests_to("ocr")[0].json["model"]
 
-Standalone, for benchmarks: python -m tests.fakes.mistral_server --port 8765 --latency 0.5
+Standalone, for benchmarks: python -m fakes.mistral_server --port 8765 --latency 0.5
 
 The markdown is deterministic and derived from the document, so tests can assert real content:
 a PDF page becomes "# Page N" followed by its text layer; an image becomes "# Page 1" followed by
@@ -39,7 +39,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
-import pytest
 from PIL import Image, UnidentifiedImageError
 
 RENDER_DPI = 200
@@ -510,13 +509,6 @@ def _error_body(error: ApiError) -> dict[str, Any]:
         "param": None,
         "code": str(error.status),
     }
-
-
-@pytest.fixture
-def mistral_server():
-    """A running fake for one test (register with pytest_plugins or import into a conftest)."""
-    with FakeMistralServer() as server:
-        yield server
 
 
 def main() -> None:
