@@ -11,7 +11,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
-from ilios import config
+from ilios import config, embedded_database
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 if config.boolean("ILIOS_DOTENV", True):  # off under tests: no developer's .env leaks in
@@ -122,6 +122,16 @@ else:
             },
         }
     }
+
+# --- The original service's database settings: honoured, or refused by name ------------------
+DB_ENCRYPTION_KEY = config.text("DB_ENCRYPTION_KEY")
+DB_WAL_MODE = config.boolean("DB_WAL_MODE", True)
+embedded_database.refuse_embedded_replica()
+if DATABASE_URL:
+    embedded_database.refuse_sqlite_only_settings(DB_ENCRYPTION_KEY, DB_WAL_MODE)
+else:
+    embedded_database.configure(DATABASES["default"], DB_ENCRYPTION_KEY, DB_WAL_MODE)
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Storage: local files by default, S3 when S3_BUCKET is set --------------------------------

@@ -24,7 +24,7 @@ from queue import SimpleQueue
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
-from django.db import connections
+from django.db import DatabaseError, connections
 
 from documents import conversion, engines, retention
 from documents.engines.base import ConversionError, ConversionResult, EngineUnavailable
@@ -58,6 +58,10 @@ class Supervisor:
     def run(self) -> None:
         signal.signal(signal.SIGTERM, self.on_signal)
         signal.signal(signal.SIGINT, self.on_signal)
+        # A database no process can open (a wrong DB_ENCRYPTION_KEY) stops start-up here, once,
+        # rather than every child as it is restarted; an outage the children wait out.
+        with contextlib.suppress(DatabaseError):
+            connections["default"].ensure_connection()
         connections.close_all()  # children must not share the parent's database connections
         logger.info(
             "starting %d worker process(es), %d jobs each", self.processes, self.concurrency
