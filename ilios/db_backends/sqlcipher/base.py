@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import functools
+import hashlib
 from collections.abc import Mapping
 from itertools import tee
 from pathlib import Path
@@ -34,9 +36,34 @@ Database.register_adapter(datetime.date, sqlite.adapt_date)
 Database.register_adapter(datetime.datetime, sqlite.adapt_datetime)
 
 
+SALT_BYTES = 16  # SQLCipher keeps its random salt in the file's first 16 bytes
+KDF_ITERATIONS = 256_000  # SQLCipher 4's default, with PBKDF2-HMAC-SHA512 and 32-byte keys
+
+
 def pragma_key(key: str) -> str:
     """`PRAGMA key` takes no bound parameters: the key goes in as a quoted SQL string."""
     return "PRAGMA key = '" + key.replace("'", "''") + "'"
+
+
+@functools.lru_cache(maxsize=8)
+def raw_key(passphrase: str, salt: bytes) -> str:
+    """The key SQLCipher itself derives from the passphrase and the file's salt.
+
+    SQLCipher runs its key derivation on every connection (0.4 s of CPU here), and each worker
+    thread and web thread opens its own: done once per process, the file stays openable with the
+    passphrase by any SQLCipher tool.
+    """
+    derived = hashlib.pbkdf2_hmac("sha512", passphrase.encode(), salt, KDF_ITERATIONS, 32)
+    return f"PRAGMA key = \"x'{derived.hex()}'\""
+
+
+def key_statement(passphrase: str, path: Path) -> str:
+    try:
+        with path.open("rb") as file:
+            salt = file.read(SALT_BYTES)
+    except FileNotFoundError:
+        salt = b""
+    return raw_key(passphrase, salt) if len(salt) == SALT_BYTES else pragma_key(passphrase)
 
 
 class SQLCipherCursorWrapper(Database.Cursor):
@@ -74,7 +101,7 @@ class DatabaseWrapper(sqlite.DatabaseWrapper):
                 "first with `manage.py encrypt_database`, or unset DB_ENCRYPTION_KEY"
             )
         connection = Database.connect(**conn_params)
-        connection.execute(pragma_key(self.encryption_key))
+        connection.execute(key_statement(self.encryption_key, path))
         try:
             connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except Database.DatabaseError:
