@@ -3,6 +3,8 @@ schema SQL and the way its code writes rows, answers at Ilios's URLs as it did b
 
 from __future__ import annotations
 
+import json
+import shutil
 import sqlite3
 from decimal import Decimal
 from io import StringIO
@@ -380,3 +382,49 @@ def test_a_locked_database_is_refused_and_nothing_imported(legacy, monkeypatch):
     with pytest.raises(CommandError, match="locked by another process"):
         run_import(legacy.path)
     assert Document.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_written_by_the_original_service_itself_imports_intact(
+    tmp_path, bucket, s3_storage, settings, api
+):
+    """tests/fixtures/original-service.db: the original, run with Bun, after two keys submitted
+    a document, a synchronous conversion and a batch of two, and a last document it was killed
+    before converting (scripts/record_original_database.py)."""
+    settings.API_KEY = f"{KEY_A},{KEY_B}"
+    path = tmp_path / "ilios.db"
+    shutil.copyfile(FIXTURES / "original-service.db", path)
+    legacy = sqlite3.connect(path)
+    legacy.row_factory = sqlite3.Row
+    rows = legacy.execute("SELECT * FROM documents").fetchall()
+    for row in rows:
+        if row["s3_key"].startswith("documents/"):  # the /v1/convert one was never stored
+            bucket.put_object(Key=row["s3_key"], Body=(FIXTURES / row["file_name"]).read_bytes())
+    original = OriginalDatabase(path)
+
+    run_import(path)
+
+    for row in rows:
+        client = keyed(api, row["api_key"])
+        answer = client.get(f"/api/documents/{row['id']}")
+        if row["status"] == "completed":
+            assert answer.content.decode() == row["content"]
+            as_json = client.get(f"/api/documents/{row['id']}?format=json").json()
+            assert as_json["metadata"] == json.loads(row["metadata"])
+        else:
+            assert answer.status_code == 202
+            assert Job.objects.get(document_id=row["id"]).status == Job.Status.PENDING
+        if not row["s3_key"].startswith("convert/"):
+            original_file = client.get(f"/api/documents/{row['id']}/original")
+            assert len(b"".join(original_file.streaming_content)) == row["file_size"]
+    for key in (KEY_A, KEY_B):
+        summary = keyed(api, key).get("/api/usage/summary").json()
+        expected = original.usage_summary(key)
+        assert {name: summary[name] for name in expected} == expected
+    for batch in legacy.execute("SELECT * FROM batches"):
+        status = keyed(api, batch["api_key"]).get(f"/v1/batch/status/{batch['id']}").json()
+        assert status["status"] == batch["status"]
+        assert status["progress"]["completed"] == batch["completed_documents"]
+        assert status["progress"]["total"] == batch["total_documents"]
+    assert Document.objects.count() == len(rows)
+    assert ApiKey.objects.count() == 2
