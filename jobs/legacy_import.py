@@ -78,6 +78,7 @@ SINGLE_DOCUMENT_PRIORITY = 1
 CHUNK_ROWS = 500
 CHUNK_BYTES = 16 * 2**20
 LOCK_TIMEOUT_SECONDS = 5.0
+ORIGINALS_SAMPLED = 3
 # The original's own defaults (src/services/index.ts) for the bucket its files are in.
 ORIGINAL_S3_ENDPOINT = "https://fly.storage.tigris.dev"
 ORIGINAL_S3_BUCKET = "convert-docs"
@@ -305,6 +306,7 @@ class Importer:
         self.key_ids: dict[str, int] = {}
         self.batch_priority: dict[str, int] = {}
         self.engine_for_unfinished = engines.resolve(None)
+        self.originals_sampled = 0
 
     def run(self) -> Report:
         self.import_keys()
@@ -538,6 +540,8 @@ class Importer:
             if unfinished:
                 return self.failed_now(document, problem), "failed now"
             self.report.notes[f"finished documents without their original: {problem}"] += 1
+        elif document.original and not self.originals:
+            self.sample_referenced_original(document.original)
         if not unfinished:
             return document, "finished"
         document.status, document.error, document.processed_at = Document.Status.PENDING, "", None
@@ -563,6 +567,18 @@ class Importer:
             return f"the original file in the bucket is not the one uploaded ({exc})"
         self.report.notes["originals copied and their sizes checked"] += 1
         return None
+
+    def sample_referenced_original(self, key: str) -> None:
+        """Look for the first few originals where they are referenced: a wrong S3_BUCKET shows
+        in the summary rather than as 404s of every `…/original` later."""
+        if self.originals_sampled >= ORIGINALS_SAMPLED:
+            return
+        self.originals_sampled += 1
+        if not default_storage.exists(key):
+            self.report.notes[
+                f"of the first {ORIGINALS_SAMPLED} originals, not in S3_BUCKET "
+                f"{settings.S3_BUCKET!r} (is it the original service's bucket?)"
+            ] += 1
 
     def failed_now(self, document: Document, error: str) -> Document:
         document.status, document.error = Document.Status.FAILED, error

@@ -240,6 +240,29 @@ def test_documents_the_original_never_finished_become_pending_jobs(legacy):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_failed_document_the_original_was_about_to_retry_is_retried_here(legacy):
+    """The original's worker marks the document failed, then calls a `failJob` its database
+    service does not have: the job stays `processing` until orphan cleanup retries it."""
+    waiting = legacy.ids["batch_waiting"]
+    job = legacy.db.claim_next_job()
+    assert job["document_id"] == waiting
+    legacy.db.update_document_status(waiting, "failed", error="Mistral 503")
+    legacy.db.update_batch_progress(legacy.ids["batch"])
+
+    run_import(legacy.path)
+
+    document = Document.objects.get(id=waiting)
+    batch = Batch.objects.get(id=legacy.ids["batch"])
+    assert (document.status, document.error) == (Document.Status.PENDING, "")
+    assert Job.objects.get(document=document).status == Job.Status.PENDING
+    assert (batch.status, batch.completed_documents, batch.failed_documents) == (
+        Batch.Status.PROCESSING,
+        1,
+        0,
+    )
+
+
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.slow
 def test_workers_finish_what_the_original_did_not(legacy, workers, s3_storage):
     run_import(legacy.path)
@@ -328,6 +351,16 @@ def test_originals_are_copied_into_the_configured_storage_and_their_size_checked
     assert len(done.sha256) == 64
     assert other.original == "" and other.content == "# Theirs"
     assert "is not the one uploaded" in output
+
+
+@pytest.mark.django_db(transaction=True)
+def test_originals_missing_from_the_configured_bucket_are_reported(legacy):
+    for key in [row["s3_key"] for row in legacy.db.connection.execute("SELECT * FROM documents")]:
+        legacy.bucket.delete_objects(Delete={"Objects": [{"Key": key}]})
+
+    output = run_import(legacy.path)
+
+    assert "3  of the first 3 originals, not in S3_BUCKET 'ilios-test'" in output
 
 
 @pytest.mark.django_db(transaction=True)
