@@ -28,6 +28,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import boto3
+from botocore.exceptions import ClientError
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
@@ -234,8 +236,6 @@ class OriginalsSource:
     """
 
     def __init__(self, env: Mapping[str, str | None]):
-        import boto3
-
         self.bucket = env.get("S3_BUCKET") or ORIGINAL_S3_BUCKET
         self.client = boto3.client(
             "s3",
@@ -246,8 +246,6 @@ class OriginalsSource:
         )
 
     def size(self, key: str) -> int | None:
-        from botocore.exceptions import ClientError
-
         try:
             return self.client.head_object(Bucket=self.bucket, Key=key)["ContentLength"]
         except ClientError as exc:
@@ -307,6 +305,7 @@ class Importer:
         self.batch_priority: dict[str, int] = {}
         self.engine_for_unfinished = engines.resolve(None)
         self.originals_sampled = 0
+        self.active_jobs: dict[str, int] = {}  # document id: its live convert jobs
 
     def run(self) -> Report:
         self.import_keys()
@@ -413,7 +412,7 @@ class Importer:
     def import_documents(self) -> None:
         tally = self.report.tallies["documents"]
         total = self.count("SELECT count(*) FROM documents")
-        self.active_jobs: dict[str, int] = dict(
+        self.active_jobs = dict(
             self.legacy.execute(
                 "SELECT document_id, count(*) FROM job_queue WHERE type = 'convert' AND status IN "
                 f"({', '.join('?' * len(ACTIVE_JOB_STATUSES))}) GROUP BY document_id",
@@ -455,7 +454,7 @@ class Importer:
                 continue
             try:
                 document, state = self.document_from(row, active_jobs, known_batches)
-            except (ValueError, TypeError, json.JSONDecodeError) as exc:
+            except (ValueError, TypeError) as exc:  # JSONDecodeError is a ValueError
                 tally.skip(f"unreadable or damaged ({exc})")
                 self.report.tallies["usage"].skip("its document was skipped", len(usage[row["id"]]))
                 self.report.tallies["job_queue"].skip("its document was skipped", active_jobs)
