@@ -21,9 +21,9 @@ import httpx2 as httpx
 DEFAULT_SERVER = "http://localhost:1337"
 BUSY_STATUSES = frozenset({429, 503})
 BUSY_ATTEMPTS = 10
-TRANSPORT_ATTEMPTS = 6  # about a minute of backoff: a server restarting comes back in that time
+TRANSPORT_ATTEMPTS = 6  # 1+2+4+8+16 s of backoff: long enough for a server to restart
 MAX_BACKOFF = 30.0
-FIRST_POLL, POLL_GROWTH, MAX_POLL = 0.2, 1.5, 5.0
+FIRST_POLL, POLL_GROWTH, MAX_POLL = 0.2, 1.5, 2.0
 UNFINISHED = frozenset({"pending", "processing"})
 
 

@@ -35,6 +35,7 @@ def test_status_get_and_usage_answer_for_a_converted_document(cli, converted, tm
     printed = cli.run("get", document_id, server=server)
     saved = cli.run("get", document_id, "-o", "copy.md", server=server)
     usage = cli.run("usage", "--start", "2000-01-01", server=server)
+    unknown = cli.run("get", "no-such-id", server=server)
 
     assert status.returncode == 0, status.stderr
     assert json.loads(status.stdout)["status"] == "completed"
@@ -47,16 +48,8 @@ def test_status_get_and_usage_answer_for_a_converted_document(cli, converted, tm
     assert [line.split() for line in usage.stdout.splitlines() if "pages" in line] == [
         ["│", "pages", "│", "4", "│"]
     ]
-
-
-@live
-def test_an_unknown_document_is_exit_code_1_naming_it(cli, converted):
-    server, _ = converted
-
-    result = cli.run("get", "no-such-id", server=server)
-
-    assert result.returncode == 1
-    assert "no document no-such-id for this API key" in result.stderr
+    assert unknown.returncode == 1
+    assert "no document no-such-id for this API key" in unknown.stderr
 
 
 @pytest.mark.parametrize(

@@ -31,7 +31,7 @@ def test_a_folder_becomes_a_mirrored_tree_of_markdown(cli, folder, ilios, tmp_pa
         {
             "a.pdf": "minimal-document.pdf",
             "sub/b.pdf": "pdflatex-4-pages.pdf",
-            "sub/deeper/c.PNG": "phototest-rotated-R.png",
+            "sub/deeper/c.TIF": "phototest.tif",
             "sub/notes.txt": b"not a document",
             ".hidden/d.pdf": "minimal-document.pdf",
         }
@@ -41,10 +41,10 @@ def test_a_folder_becomes_a_mirrored_tree_of_markdown(cli, folder, ilios, tmp_pa
 
     assert result.returncode == 0, result.stderr
     out = tmp_path / "out"
-    assert markdown_files(out) == {"a.pdf.md", "sub/b.pdf.md", "sub/deeper/c.PNG.md"}
+    assert markdown_files(out) == {"a.pdf.md", "sub/b.pdf.md", "sub/deeper/c.TIF.md"}
     assert (out / "a.pdf.md").read_text().startswith("Lorem ipsum dolor sit amet")
     assert "Hello, here is some text without a meaning" in (out / "sub/b.pdf.md").read_text()
-    assert "12 point text" in (out / "sub/deeper/c.PNG.md").read_text()
+    assert "12 point text" in (out / "sub/deeper/c.TIF.md").read_text()
     record = json.loads((out / "sub/b.pdf.ilios.json").read_text())
     assert record["sha256"] == hashlib.sha256((source / "sub/b.pdf").read_bytes()).hexdigest()
     assert (
@@ -161,7 +161,8 @@ def test_a_throttled_run_waits_as_retry_after_says_and_finishes(
     assert Document.objects.count() == len(names)
 
 
-def test_a_bad_key_stops_the_run_before_any_upload_with_exit_code_2(cli, folder, ilios):
+def test_a_bad_key_stops_the_run_before_any_upload_with_exit_code_2(cli, folder, api_server):
+    ilios = api_server(API_KEY=API_KEY)
     folder({"a.pdf": "minimal-document.pdf"})
 
     wrong = cli.run("convert", "in", "--out", "out", "--api-key", "wrong", server=ilios, key=None)
