@@ -226,9 +226,9 @@ class DeliveryAdmin(QueueStateAdmin):
     )
     def retry_now(self, request, queryset):
         jobs = Job.objects.filter(delivery__in=queryset)
-        given_up = jobs.filter(status=Job.Status.FAILED).values_list("id", flat=True)
-        waiting = jobs.filter(status=Job.Status.PENDING).values_list("id", flat=True)
-        retried = queue.retry_now(list(given_up)) + queue.bring_forward(list(waiting))
+        given_up = list(jobs.filter(status=Job.Status.FAILED).values_list("id", flat=True))
+        waiting = list(jobs.filter(status=Job.Status.PENDING).values_list("id", flat=True))
+        retried = queue.retry_now(given_up) + queue.bring_forward(waiting)
         self.report(
             request,
             retried,
