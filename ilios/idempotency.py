@@ -131,19 +131,22 @@ def _claim(api_key, key: str, fingerprint: str) -> IdempotencyKey | dict:
         except IntegrityError:
             pass  # the key is taken: by an earlier request, or one running now
         found = IdempotencyKey.objects.filter(api_key=api_key, key=key).first()
-        if found is None:
-            continue  # its request gave up meanwhile
-        if found.created_at < timezone.now() - (KEPT if found.response else LEASE):
-            IdempotencyKey.objects.filter(id=found.id, created_at=found.created_at).delete()
-            continue
-        if not hmac.compare_digest(found.fingerprint, fingerprint):
-            raise ApiError(
-                422,
-                "idempotency_key_reused",
-                f"this {HEADER} was used with a different request in the last 24 hours",
+        if found is not None:
+            expired = found.created_at < timezone.now() - (
+                KEPT if found.response is not None else LEASE
             )
-        if found.response is not None:
-            return found.response
+            if expired:
+                IdempotencyKey.objects.filter(id=found.id, created_at=found.created_at).delete()
+                continue
+            if not hmac.compare_digest(found.fingerprint, fingerprint):
+                raise ApiError(
+                    422,
+                    "idempotency_key_reused",
+                    f"this {HEADER} was used with a different request in the last 24 hours",
+                )
+            if found.response is not None:
+                return found.response
+        # Still running (or it gave up just now, and the next insert takes the key).
         if time.monotonic() >= deadline:
             raise ApiError(
                 409,
