@@ -272,7 +272,9 @@ class Attempt:
 
 def send(job: Job) -> Attempt:
     """Make one attempt at the job's delivery: sign it now, POST it, judge the answer."""
-    delivery = Delivery.objects.select_related("api_key").get(job_id=job.id)
+    delivery = Delivery.objects.select_related("api_key").filter(job_id=job.id).first()
+    if delivery is None:  # its document or batch was deleted since
+        return Attempt(Result.PERMANENT, "nothing to deliver: the delivery was deleted")
     try:
         secret = signing_secret(delivery.api_key)
     except ValueError as exc:  # a sealed secret that SECRET_KEY no longer opens

@@ -320,3 +320,13 @@ def test_the_signature_is_the_standard_one():
         "msg_1", datetime.fromtimestamp(1700000000, UTC), body.decode()
     )
     assert signature == expected
+
+
+def test_a_job_whose_delivery_was_deleted_gives_up_at_once(make_document, worker, receiver):
+    document = make_document(webhook_url=receiver.url)
+    convert(worker)
+    Delivery.objects.filter(document=document).delete()
+    [attempt] = deliver(worker)
+    assert attempt.result == webhooks.Result.PERMANENT
+    assert Job.objects.get(type=Job.Type.WEBHOOK).status == "failed"
+    assert receiver.received == []
