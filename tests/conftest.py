@@ -213,7 +213,7 @@ def make_document():
     from documents.models import Document
     from jobs import queue
 
-    def make(script: bytes = b"ok", *, priority: int = 5, batch=None, api_key=None):
+    def make(script: bytes = b"ok", *, priority: int = 5, batch=None, api_key=None, webhook_url=""):
         document = Document(
             file_name="script.pdf",
             mime_type="application/pdf",
@@ -223,6 +223,7 @@ def make_document():
             priority=priority,
             batch=batch,
             api_key=api_key,
+            webhook_url=webhook_url,
         )
         document.original = storage.store_original(document.id, ContentFile(script))
         document.save(force_insert=True)
@@ -250,3 +251,26 @@ def clock(monkeypatch):
     controlled = Clock(timezone.now())
     monkeypatch.setattr(timezone, "now", lambda: controlled.now)
     return controlled
+
+
+# --- Webhooks: a signing secret, and a receiver on 127.0.0.1 that verifies with it -------------
+
+WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # 24 random bytes, base64
+
+
+@pytest.fixture
+def webhook_settings(settings):
+    """WEBHOOK_SECRET set, and 127.0.0.1 over http allowed (the receiver is local)."""
+    settings.WEBHOOK_SECRET = WEBHOOK_SECRET
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
+    return settings
+
+
+@pytest.fixture
+def receiver(webhook_settings):
+    """A listening webhook receiver verifying with WEBHOOK_SECRET (fakes/webhook_receiver.py)."""
+    from fakes.webhook_receiver import WebhookReceiver
+
+    started = WebhookReceiver(WEBHOOK_SECRET).up()
+    yield started
+    started.close()

@@ -30,6 +30,12 @@ def start(**env) -> subprocess.CompletedProcess:
         ("MARGIN_RATE", "-1"),
         ("PORT", "99999"),
         ("THROTTLE_RATE", "fast"),
+        ("WEBHOOK_SECRET", "not-whsec"),
+        ("WEBHOOK_SECRET", "whsec_dG9vIHNob3J0"),  # 9 bytes
+        ("WEBHOOK_SECRET", "whsec_not base64!"),
+        ("WEBHOOK_ALLOW_PRIVATE_NETWORKS", "maybe"),
+        ("WEBHOOK_TIMEOUT", "0"),
+        ("WEBHOOK_CONCURRENCY", "0"),
     ],
 )
 def test_a_wrong_value_stops_start_up_naming_the_variable(tmp_path, name, value):
