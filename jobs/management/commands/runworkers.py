@@ -6,7 +6,8 @@ restarts one that dies. Each worker process claims as many jobs as it has free s
 on a thread pool (conversions mostly wait on the network or on C code that releases the GIL),
 commits finished ones in groups, heartbeats into its Worker row, and recovers other workers'
 orphans now and then (the shape of healthchecks' `sendalerts`: signal handlers set a flag, a
-semaphore of seats feeds a thread pool).
+semaphore of seats feeds a thread pool). Webhook deliveries run beside the conversions in the
+same shape, on seats, claims and threads of their own (`DeliveryLane`).
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ from django.db import DatabaseError, connections
 
 from documents import conversion, engines, retention
 from documents.engines.base import ConversionError, ConversionResult, EngineUnavailable
+from ilios import idempotency
 from jobs import payload as job_payload
-from jobs import queue
+from jobs import queue, webhooks
 from jobs.models import Job, Worker
 
 logger = logging.getLogger("ilios.worker")
@@ -129,6 +131,7 @@ class WorkerProcess:
         self.counters = queue.Counters()
         self.lost = False
         self.next_maintenance = time.monotonic() + random.uniform(0, settings.MAINTENANCE_INTERVAL)
+        self.deliveries = DeliveryLane(self)
 
     def run(self) -> int:
         signal.signal(signal.SIGTERM, lambda *_: self.stopping.set())
@@ -141,10 +144,11 @@ class WorkerProcess:
         threading.Thread(target=self.heartbeat, daemon=True).start()
         recorder = threading.Thread(target=self.record_results, daemon=True)
         recorder.start()
+        self.deliveries.start()
         pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="job")
         while not self.stopping.is_set():
             self.maintain_when_due()
-            seats = self.take_free_seats()
+            seats = take_free_seats(self.seats)
             if not seats:
                 continue
             token = queue.wake_token()
@@ -172,16 +176,6 @@ class WorkerProcess:
             engines.get_engine(engines.resolve(None))
         except Exception:
             logger.exception("the default engine could not be built; jobs will report why")
-
-    def take_free_seats(self) -> int:
-        """Wait for a seat (at most a second, so stopping and maintenance are noticed), then
-        take every other free one."""
-        if not self.seats.acquire(timeout=1.0):
-            return 0
-        taken = 1
-        while self.seats.acquire(blocking=False):
-            taken += 1
-        return taken
 
     def process(self, job: Job) -> None:
         """Convert one document (in a pool thread); the recorder commits a success."""
@@ -259,6 +253,7 @@ class WorkerProcess:
         try:
             queue.recover_orphans()
             retention.archive_expired()
+            idempotency.purge_expired()
             queue.refresh_statistics()
         except Exception:
             logger.exception("maintenance failed")
@@ -280,5 +275,107 @@ class WorkerProcess:
         for job in unfinished:
             if queue.release(job, self.worker.id):
                 logger.info("job %s given back unfinished", job.id)
+        self.deliveries.shut_down(deadline)
         queue.mark_worker(self.worker.id, Worker.Status.STOPPED, self.counters)
         logger.info("worker %s stopped", self.worker.id)
+
+
+def take_free_seats(seats: threading.BoundedSemaphore) -> int:
+    """Wait for a seat (at most a second, so stopping and maintenance are noticed), then take
+    every other free one."""
+    if not seats.acquire(timeout=1.0):
+        return 0
+    taken = 1
+    while seats.acquire(blocking=False):
+        taken += 1
+    return taken
+
+
+class DeliveryLane:
+    """Webhook deliveries beside a worker process's conversions: WEBHOOK_CONCURRENCY seats,
+    claims and threads of their own.
+
+    A receiver that answers slowly (or not at all, until WEBHOOK_TIMEOUT) holds one of these
+    seats, never a conversion's, and a backlog of conversions never delays a delivery. The shape
+    is the conversions': a thread claims as many delivery jobs as there are free seats; each
+    delivery's pool thread records its own attempt (`queue.record_delivery`) and gives its seat
+    back. The worker's `stopping` flag stops it too.
+    """
+
+    def __init__(self, process: WorkerProcess):
+        self.process = process
+        self.size = settings.WEBHOOK_CONCURRENCY
+        self.seats = threading.BoundedSemaphore(self.size)
+        self.held: dict[int, Job] = {}  # claimed, attempt not yet recorded (under process.lock)
+        self.thread = threading.Thread(target=self.claim_deliveries, daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def claim_deliveries(self) -> None:
+        queue.listen_for_work()
+        pool = ThreadPoolExecutor(self.size, thread_name_prefix="delivery")
+        stopping = self.process.stopping
+        while not stopping.is_set():
+            seats = take_free_seats(self.seats)
+            if not seats:
+                continue
+            try:
+                token = queue.wake_token()
+                jobs = queue.claim(self.process.worker.id, seats, Job.Type.WEBHOOK)
+            except Exception:
+                logger.exception("claiming webhook deliveries failed")
+                self.seats.release(seats)
+                stopping.wait(1.0)
+                continue
+            if len(jobs) < seats:
+                self.seats.release(seats - len(jobs))
+            if not jobs:
+                queue.wait_for_work(token)
+                continue
+            with self.process.lock:
+                self.held.update((job.id, job) for job in jobs)
+            for job in jobs:
+                pool.submit(self.deliver, job)
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    def deliver(self, job: Job) -> None:
+        """One attempt at one delivery (in a pool thread), recorded at once."""
+        try:
+            attempt = webhooks.send(job)
+        except Exception as exc:
+            logger.exception("webhook job %s: unexpected error", job.id)
+            attempt = webhooks.Attempt(
+                webhooks.Result.RETRYABLE, f"internal error ({type(exc).__name__})"
+            )
+        try:
+            status = queue.record_delivery(job, self.process.worker.id, attempt)
+        finally:
+            with self.process.lock:
+                self.held.pop(job.id, None)
+            self.seats.release()
+        if status:
+            with self.process.lock:
+                if status == Job.Status.COMPLETED:
+                    self.process.counters.completed += 1
+                else:
+                    self.process.counters.failed += 1
+            logger.info(
+                "webhook job %s attempt %d: %s%s",
+                job.id,
+                job.attempts,
+                attempt.result,
+                f" ({attempt.error})" if attempt.error else "",
+            )
+
+    def shut_down(self, deadline: float) -> None:
+        """Let running deliveries finish until `deadline`; give the rest back unspent."""
+        self.thread.join(max(deadline - time.monotonic(), 0))
+        returned = 0
+        while returned < self.size and (left := deadline - time.monotonic()) > 0:
+            returned += self.seats.acquire(timeout=left)
+        with self.process.lock:
+            unfinished = list(self.held.values())
+        for job in unfinished:
+            if queue.release(job, self.process.worker.id):
+                logger.info("webhook job %s given back unfinished", job.id)
