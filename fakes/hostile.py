@@ -50,13 +50,13 @@ def _chunk(kind: bytes, data: bytes = b"") -> bytes:
 
 def pdf_with_page(width: float, height: float, text: str | None = None, pages: int = 1) -> bytes:
     """A PDF of `pages` pages `width` x `height` points: blank (so an engine must render it for
-    OCR), or with one line of `text` on a text layer."""
+    OCR), or with one line of `text` on a text layer ("{page}" in it is the page's number)."""
     objects = ["<< /Type /Catalog /Pages 2 0 R >>"]
     kids = " ".join(f"{4 + 2 * i} 0 R" for i in range(pages))
     objects.append(f"<< /Type /Pages /Kids [{kids}] /Count {pages} >>")
     objects.append("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
-    stream = f"BT /F1 24 Tf 36 36 Td ({text}) Tj ET" if text else ""
     for i in range(pages):
+        stream = f"BT /F1 24 Tf 36 36 Td ({text.format(page=i + 1)}) Tj ET" if text else ""
         objects.append(
             f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {_number(width)} {_number(height)}] "
             f"/Resources << /Font << /F1 3 0 R >> >> /Contents {5 + 2 * i} 0 R >>"
