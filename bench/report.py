@@ -104,6 +104,22 @@ def bars(results: dict) -> list[dict]:
             lambda v: v >= 100,
             "MB/s",
         )
+    hostile = results.get("hostile_inputs") or {}
+    if "inputs" in hostile:
+        bar(
+            "hostile inputs: no process grows by more than 300 MB",
+            hostile["max_growth_mb"],
+            "≤ 300",
+            lambda v: v <= 300,
+            "MB",
+        )
+        bar(
+            "hostile inputs: memory back within 50 MB of the baseline",
+            max(hostile["after_minus_baseline_mb"].values()),
+            "≤ 50",
+            lambda v: v <= 50,
+            "MB",
+        )
     converters = (results.get("local_engine_quality") or {}).get("converters") or []
     local = next((c for c in converters if c["key"] == "ilios"), None)
     if local:
@@ -239,6 +255,34 @@ def table(results: dict) -> str:
                 f"{_fmt(upload['mb_per_s'])} MB/s, RSS +{_fmt(upload['rss_growth_mib'])} MiB | "
                 f"≥ 100 MB/s, < 100 MB | {'yes' if ok else 'no'} |"
             )
+    hostile = results.get("hostile_inputs") or {}
+    if "inputs" in hostile:
+        lines += [
+            "",
+            f"**Hostile inputs** (bench/hostile.py, {hostile.get('measured_at', '')}; growth = "
+            "peak RSS during the input − RSS before; warmed baselines: API "
+            f"{_fmt(hostile['baseline_mb']['api'])} MB, worker "
+            f"{_fmt(hostile['baseline_mb']['worker'])} MB; bar: ≤ 300 MB)",
+            "",
+            "| input | bytes | /v1/convert | API growth, MB | queued | worker growth, MB |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
+        for row in hostile["inputs"]:
+            lines.append(
+                f"| {row['input']} | {row['bytes']:,} | {row['api_answer']} | "
+                f"{_fmt(row['api_growth_mb'])} | {row['worker_outcome'][:60]} | "
+                f"{_fmt(row['worker_growth_mb'])} |"
+            )
+        at_once = hostile["three_at_once"]
+        after = hostile["after_minus_baseline_mb"]
+        lines += [
+            f"| three 14400 pt pages at once | — | {', '.join(at_once['api_answers'])} | "
+            f"{_fmt(at_once['api_growth_mb'])} | {', '.join(at_once['worker_outcomes'])} | "
+            f"{_fmt(at_once['worker_growth_mb'])} |",
+            "",
+            f"After the set: API {after['api']:+.0f} MB, worker {after['worker']:+.0f} MB against "
+            "their warmed baselines.",
+        ]
     quality = results.get("local_engine_quality") or {}
     if quality.get("converters"):
         lines += [

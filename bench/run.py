@@ -156,8 +156,8 @@ def main() -> None:
     group.add_argument("--full", action="store_true")
     parser.add_argument(
         "--only",
-        default="queue,slow,latency,api,uploads,quality",
-        help="comma-separated subset of: queue, slow, latency, api, uploads, quality",
+        default="queue,slow,latency,api,uploads,quality,hostile",
+        help="comma-separated subset of: queue, slow, latency, api, uploads, quality, hostile",
     )
     args = parser.parse_args()
     full = args.full
@@ -194,6 +194,8 @@ def main() -> None:
         )
     if "uploads" in only:
         results["uploads"] = driver(sys.executable, "uploads", "--mib", mode["upload_mib"])
+    if "hostile" in only:
+        results["hostile_inputs"] = driver(sys.executable, "hostile", timeout=2400)
     if "quality" in only:
         results["local_engine_quality"] = quality(1 if mode["name"] == "quick" else 3)
     results["duration_s"] = round(time.monotonic() - started)

@@ -7,12 +7,12 @@ settings plus a no-op engine and a bare view), on loopback ports only.
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import sys
 from pathlib import Path
 
 from bench import common
+from fakes import hostile
 
 PYTHON = sys.executable
 BIN = Path(PYTHON).parent
@@ -104,31 +104,7 @@ def mistral_env(url: str) -> dict:
 
 def small_pdf(pages: int = 1, text: str = "Ilios benchmark") -> bytes:
     """A valid PDF of `pages` pages with a line of text each, written by hand (no dependency)."""
-    objects = ["<< /Type /Catalog /Pages 2 0 R >>"]
-    kids = " ".join(f"{4 + 2 * i} 0 R" for i in range(pages))
-    objects.append(f"<< /Type /Pages /Kids [{kids}] /Count {pages} >>")
-    objects.append("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
-    for i in range(pages):
-        stream = f"BT /F1 12 Tf 72 720 Td ({text} page {i + 1}) Tj ET"
-        objects.append(
-            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
-            f"/Resources << /Font << /F1 3 0 R >> >> /Contents {5 + 2 * i} 0 R >>"
-        )
-        objects.append(f"<< /Length {len(stream)} >>\nstream\n{stream}\nendstream")
-    out = io.BytesIO()
-    out.write(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(out.tell())
-        out.write(f"{number} 0 obj\n{body}\nendobj\n".encode())
-    xref = out.tell()
-    out.write(f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode())
-    for offset in offsets:
-        out.write(f"{offset:010d} 00000 n \n".encode())
-    out.write(
-        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    )
-    return out.getvalue()
+    return hostile.pdf_with_page(612, 792, f"{text} page {{page}}", pages=pages)
 
 
 def stored_documents(n: int, *, engine: str, content: bytes, status: str = "pending", **fields):

@@ -6,16 +6,28 @@ minutes) and records what it returned when it finishes the job (`jobs.outcomes`)
 
 from __future__ import annotations
 
-from documents import storage
+from pathlib import Path
+
+from documents import limits, storage
 from documents.engines import get_engine
 from documents.engines.base import ConversionOptions, ConversionResult
 from documents.models import Document
 
 
 def run(document: Document, options: ConversionOptions) -> ConversionResult:
-    engine = get_engine(document.engine)
     with storage.local_copy(document.original) as path:
-        return engine.convert(path, document.mime_type, options)
+        return convert_file(document.engine, path, document.mime_type, options)
+
+
+def convert_file(
+    engine: str, path: Path, mime_type: str, options: ConversionOptions
+) -> ConversionResult:
+    """Run an engine on a file on local disk, then give the memory it took back to the system
+    (a large page's peak would otherwise stay with the process for good)."""
+    try:
+        return get_engine(engine).convert(path, mime_type, options)
+    finally:
+        limits.release_memory()
 
 
 def metadata_for(document: Document, result: ConversionResult) -> dict:

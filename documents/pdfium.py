@@ -34,15 +34,3 @@ def open_pdf(path: Path, password: str | None) -> pdfium.PdfDocument:
 def is_encrypted(document: pdfium.PdfDocument) -> bool:
     """Whether the document has a security handler (a password, or permissions to lift)."""
     return pdfium_c.FPDF_GetSecurityHandlerRevision(document) != -1
-
-
-def page_count(path: Path, password: str | None) -> int:
-    with lock:
-        document = open_pdf(path, password)
-        try:
-            count = len(document)
-        finally:
-            document.close()
-    if count == 0:
-        raise UnreadableDocument("the PDF has no pages")
-    return count

@@ -120,6 +120,29 @@ class ConvertedDocumentSerializer(serializers.Serializer):
     downloadUrl = serializers.CharField()
 
 
+MAX_PAGE_SIZE = 1000  # documents per page of a list, at most (README, API)
+DEFAULT_PAGE_SIZE = 50
+
+
+class DocumentListQuerySerializer(serializers.Serializer):
+    """The list's query: a bad value is a 400 naming it, never passed on to the database (where
+    a 20-digit limit overflows and a NUL byte cannot be compared) nor silently replaced."""
+
+    status = serializers.ChoiceField(
+        choices=Document.Status.choices, required=False, allow_blank=True
+    )
+    batchId = serializers.CharField(required=False, allow_blank=True)
+    limit = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_PAGE_SIZE, default=DEFAULT_PAGE_SIZE
+    )
+    offset = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=2**63 - 1,
+        default=0,  # the databases' integers
+    )
+
+
 class DocumentPageSerializer(serializers.Serializer):
     count = serializers.IntegerField()
     next = serializers.URLField(allow_null=True)

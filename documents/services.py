@@ -10,24 +10,25 @@ from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework import status
 
-from documents import engines, formats, pdfium, storage
+from documents import conversion, engines, formats, limits, storage
 from documents.engines.base import (
     ConversionError,
     ConversionOptions,
     ConversionResult,
     EngineUnavailable,
     InvalidPageRange,
+    LimitExceeded,
     PasswordRequired,
     WrongPassword,
     parse_page_range,
-    select_pages,
 )
 from documents.models import Document, status_body
 from ilios.errors import ApiError
 from jobs import outcomes, queue, webhooks
 from jobs import payload as job_payload
 
-# Problems with the request's own fields are 400s; a document no engine can read is a 422.
+# Problems with the request's own fields are 400s; a document past a cap (documents.limits) is
+# a 413; a document no engine can read is a 422.
 _STATUS_FOR = {InvalidPageRange: 400, PasswordRequired: 400, WrongPassword: 400}
 
 
@@ -43,12 +44,19 @@ def conversion_options(data: dict) -> tuple[str, ConversionOptions, str | None]:
         )
     except engines.UnknownEngine as exc:
         raise ApiError(status.HTTP_400_BAD_REQUEST, "invalid_engine", str(exc)) from None
-    except InvalidPageRange as exc:
-        raise ApiError(status.HTTP_400_BAD_REQUEST, exc.code, str(exc)) from None
+    except ConversionError as exc:
+        raise as_api_error(exc) from None
     return engine, options, pages_text
 
 
 def as_api_error(exc: ConversionError) -> ApiError:
+    if isinstance(exc, LimitExceeded):
+        return ApiError(
+            status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            exc.code,
+            str(exc),
+            details={"setting": exc.setting, "maximum": exc.maximum},
+        )
     return ApiError(_STATUS_FOR.get(type(exc), 422), exc.code, str(exc))
 
 
@@ -64,9 +72,8 @@ def webhook_target(data: dict, api_key) -> str:
 def check_upload(upload, options: ConversionOptions) -> None:
     """Refuse what no engine can read, before anything is stored or queued.
 
-    PDFs are opened (lazily: PDFium reads the cross-reference table, not the pages) so that a
-    damaged file, a missing or wrong password and pages past the end are a clear 4xx now rather
-    than a failed job later.
+    A damaged file, a missing or wrong password, pages past the end and a document past a cap
+    (documents.limits) are a clear 4xx now rather than a failed job later.
     """
     if upload.size == 0:
         raise ApiError(status.HTTP_400_BAD_REQUEST, "empty_file", "the uploaded file is empty")
@@ -77,11 +84,7 @@ def check_upload(upload, options: ConversionOptions) -> None:
             f"{upload.name!r} is not a supported document: send {formats.described()}",
         )
     try:
-        if upload.mime_type == formats.PDF:
-            count = pdfium.page_count(Path(upload.temporary_file_path()), options.password)
-            select_pages(options.pages, count)
-        else:
-            select_pages(options.pages, 1)
+        limits.check_document(Path(upload.temporary_file_path()), upload.mime_type, options)
     except ConversionError as exc:
         raise as_api_error(exc) from None
 
@@ -134,8 +137,8 @@ def convert_now(
     check_upload(upload, options)
     started = time.monotonic()
     try:
-        result = engines.get_engine(engine).convert(
-            Path(upload.temporary_file_path()), upload.mime_type, options
+        result = conversion.convert_file(
+            engine, Path(upload.temporary_file_path()), upload.mime_type, options
         )
     except ConversionError as exc:
         raise as_api_error(exc) from None

@@ -1,19 +1,20 @@
 from django.urls import path
 
 from documents import views
+from ilios import ids  # noqa: F401 - registers <id:...>
 
 urlpatterns = [
     path("v1/convert", views.ConvertView.as_view()),
     path("v1/documents", views.DocumentCollectionView.as_view()),
-    path("v1/documents/<str:document_id>/status", views.DocumentStatusView.as_view()),
-    path("v1/documents/<str:document_id>/original", views.DocumentOriginalView.as_view()),
-    path("v1/documents/<str:document_id>", views.DocumentView.as_view()),
+    path("v1/documents/<id:document_id>/status", views.DocumentStatusView.as_view()),
+    path("v1/documents/<id:document_id>/original", views.DocumentOriginalView.as_view()),
+    path("v1/documents/<id:document_id>", views.DocumentView.as_view()),
 ]
 
 legacy_urlpatterns = [
     path("v1/convert", views.ConvertView.as_view()),
     path("api/documents/submit", views.LegacySubmitView.as_view()),
-    path("api/documents/status/<str:document_id>", views.DocumentStatusView.as_view()),
-    path("api/documents/<str:document_id>/original", views.DocumentOriginalView.as_view()),
-    path("api/documents/<str:document_id>", views.DocumentView.as_view()),
+    path("api/documents/status/<id:document_id>", views.DocumentStatusView.as_view()),
+    path("api/documents/<id:document_id>/original", views.DocumentOriginalView.as_view()),
+    path("api/documents/<id:document_id>", views.DocumentView.as_view()),
 ]

@@ -137,23 +137,35 @@ class DocumentCollectionView(APIView):
     @extend_schema(
         operation_id="list_documents",
         summary="List the caller's documents, newest first",
-        parameters=[
-            OpenApiParameter("status", str, enum=[s for s, _ in Document.Status.choices]),
-            OpenApiParameter("batchId", str),
-        ],
+        parameters=[serializers.DocumentListQuerySerializer],
         responses={200: serializers.DocumentPageSerializer, **ERROR_RESPONSES},
     )
     def get(self, request):
+        query = serializers.DocumentListQuerySerializer(data=request.GET)
+        query.is_valid(raise_exception=True)
         documents = services.visible_documents(request.auth)
-        if request.GET.get("status"):
-            documents = documents.filter(status=request.GET["status"])
-        if request.GET.get("batchId"):
-            documents = documents.filter(batch_id=request.GET["batchId"])
-        paginator = LimitOffsetPagination()
+        if query.validated_data.get("status"):
+            documents = documents.filter(status=query.validated_data["status"])
+        if query.validated_data.get("batchId"):
+            documents = documents.filter(batch_id=query.validated_data["batchId"])
+        paginator = ValidatedPagination(query.validated_data)
         page = paginator.paginate_queryset(documents.defer("content"), request, view=self)
         return paginator.get_paginated_response(
             serializers.DocumentSummarySerializer(page, many=True).data
         )
+
+
+class ValidatedPagination(LimitOffsetPagination):
+    """DRF's limit/offset pages, with the values the query serializer validated."""
+
+    def __init__(self, query: dict):
+        self.query = query
+
+    def get_limit(self, request):
+        return self.query["limit"]
+
+    def get_offset(self, request):
+        return self.query["offset"]
 
 
 class LegacySubmitView(DocumentCollectionView):

@@ -7,6 +7,8 @@ without exposing a counter that tells a client how many documents others have su
 import os
 import time
 
+from django.urls import register_converter
+
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 
 
@@ -17,3 +19,20 @@ def new_id() -> str:
         chars.append(_ALPHABET[value & 31])
         value >>= 5
     return "".join(reversed(chars))
+
+
+class PathId:
+    """The `<id:...>` of a URL: any characters but "/" and NUL. No id holds a NUL (PostgreSQL
+    text cannot even store one, and asking it to compare one is an error), so a path with one is
+    a 404 from the resolver, before any query."""
+
+    regex = r"[^/\x00]+"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(PathId, "id")

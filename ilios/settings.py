@@ -175,6 +175,12 @@ FILE_UPLOAD_HANDLERS = ["documents.uploads.LimitedTemporaryFileUploadHandler"]
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 2**20
 DATA_UPLOAD_MAX_NUMBER_FILES = 1000
 
+# --- What one page may cost, whatever its file claims (documents.limits) ---------------------
+MAX_IMAGE_PIXELS = config.integer("MAX_IMAGE_PIXELS", 40_000_000, minimum=1)
+MAX_RENDER_PIXELS = config.integer("MAX_RENDER_PIXELS", 16_000_000, minimum=10_000)
+MAX_PAGE_SIDE = config.number("MAX_PAGE_SIDE", 14_400, minimum=1)
+MAX_PAGES = config.integer("MAX_PAGES", 1000, minimum=1)
+
 # --- Engines and their prices ------------------------------------------------------------------
 MISTRAL_API_KEY = config.text("MISTRAL_API_KEY")
 MISTRAL_OCR_MODEL = config.text("MISTRAL_OCR_MODEL", "mistral-ocr-latest")

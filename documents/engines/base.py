@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.conf import settings
+
 
 @dataclass(frozen=True)
 class ConversionOptions:
@@ -69,6 +71,28 @@ class InvalidPageRange(ConversionError):
     code = "invalid_page_range"
 
 
+class LimitExceeded(ConversionError):
+    """The document is past a cap on what a conversion may cost (`documents.limits`); the
+    message names the setting, which an operator may raise."""
+
+    def __init__(self, message: str, *, setting: str, maximum: float):
+        super().__init__(message)
+        self.setting = setting
+        self.maximum = maximum
+
+
+class TooManyPages(LimitExceeded):
+    code = "too_many_pages"
+
+
+class ImageTooLarge(LimitExceeded):
+    code = "image_too_large"
+
+
+class PageTooLarge(LimitExceeded):
+    code = "page_too_large"
+
+
 class EngineUnavailable(Exception):
     """A transient failure (rate limit, 5xx, timeout, connection): the same call may succeed later.
 
@@ -91,10 +115,11 @@ class Engine(abc.ABC):
 def parse_page_range(text: str) -> tuple[int, ...]:
     """Parse a page range such as "1-3,7" into sorted, distinct 1-based page numbers.
 
-    Raises InvalidPageRange for anything that is not a well-formed range; whether the pages exist
-    is checked by the engine, which knows the page count.
+    Raises InvalidPageRange for anything that is not a well-formed range, and TooManyPages when
+    it selects more than MAX_PAGES pages, counted before anything is expanded: "1-9999999" is
+    nine characters. Whether the pages exist is checked by the engine, which knows the page count.
     """
-    pages: set[int] = set()
+    spans = []
     for part in text.replace(" ", "").split(","):
         if not part:
             raise InvalidPageRange(f"invalid page range {text!r}")
@@ -106,15 +131,28 @@ def parse_page_range(text: str) -> tuple[int, ...]:
             raise InvalidPageRange(
                 f"invalid page range {text!r}: pages start at 1 and ranges ascend"
             )
-        if end - start > 100_000:
-            raise InvalidPageRange(f"invalid page range {text!r}: too many pages")
-        pages.update(range(start, end + 1))
-    return tuple(sorted(pages))
+        spans.append((start, end))
+    _check_page_total(_distinct_pages(spans), "the page range selects")
+    return tuple(sorted({page for start, end in spans for page in range(start, end + 1)}))
+
+
+def _distinct_pages(spans: list[tuple[int, int]]) -> int:
+    """How many pages the spans cover together, overlaps counted once, without listing them."""
+    count = reach = 0
+    for start, end in sorted(spans):
+        if end > reach:
+            count += end - max(start, reach + 1) + 1
+            reach = end
+    return count
 
 
 def select_pages(requested: tuple[int, ...] | None, page_count: int) -> list[int]:
-    """0-based indices of the requested pages, or InvalidPageRange if one is past the end."""
+    """0-based indices of the requested pages, or InvalidPageRange if one is past the end.
+
+    Every page when none are requested, up to MAX_PAGES (TooManyPages past it).
+    """
     if requested is None:
+        _check_page_total(page_count, "the document has")
         return list(range(page_count))
     missing = [number for number in requested if number > page_count]
     if missing:
@@ -122,3 +160,13 @@ def select_pages(requested: tuple[int, ...] | None, page_count: int) -> list[int
             f"page {missing[0]} does not exist: the document has {page_count} page(s)"
         )
     return [number - 1 for number in requested]
+
+
+def _check_page_total(count: int, counted: str) -> None:
+    if count > settings.MAX_PAGES:
+        raise TooManyPages(
+            f"{counted} {count:,} pages; at most {settings.MAX_PAGES:,} are converted at once "
+            f"(MAX_PAGES): ask for fewer with a page range such as 1-{settings.MAX_PAGES}",
+            setting="MAX_PAGES",
+            maximum=settings.MAX_PAGES,
+        )

@@ -25,7 +25,7 @@ import pypdfium2.raw as pdfium_c
 from mistralai.client import Mistral, errors, models
 from mistralai.client.utils import BackoffStrategy, RetryConfig
 
-from documents import formats, pdfium
+from documents import formats, limits, pdfium
 
 from .base import (
     ConversionError,
@@ -177,7 +177,7 @@ def _readable_copy(
     PDF that PDFium cannot parse at all goes as it is: Mistral, with its own parser, decides.
     """
     if mime_type != formats.PDF:
-        yield path, 1 if formats.is_image(mime_type) else None
+        yield path, limits.image_page_count(path) if formats.is_image(mime_type) else None
         return
     page_count, decrypted = None, None
     with pdfium.lock:
@@ -214,14 +214,15 @@ def _save_decrypted(document: pypdfium.PdfDocument, original: Path) -> Path:
 def _zero_based_pages(
     requested: tuple[int, ...] | None, mime_type: str, page_count: int | None
 ) -> list[int] | None:
-    """The API counts pages from 0; check them locally when the count is known, else let it."""
-    if requested is None:
-        return None
+    """The API counts pages from 0; check them (and MAX_PAGES) locally when the count is known,
+    else let it."""
     if page_count is not None:
         indices = select_pages(requested, page_count)
+    elif requested is None:
+        return None
     else:
         indices = [number - 1 for number in requested]
-    return None if formats.is_image(mime_type) else indices
+    return None if requested is None or formats.is_image(mime_type) else indices
 
 
 def _chunk(mime_type: str, url: str) -> dict:

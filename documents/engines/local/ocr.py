@@ -126,9 +126,8 @@ def _limit_size(image: np.ndarray) -> np.ndarray:
     if longest <= MAX_SIDE:
         return image
     ratio = MAX_SIDE / longest
-    return cv2.resize(
-        image, (int(width * ratio), int(height * ratio)), interpolation=cv2.INTER_AREA
-    )
+    size = (max(1, int(width * ratio)), max(1, int(height * ratio)))  # a sliver stays a pixel
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
 def _detection_input(image: np.ndarray) -> np.ndarray:

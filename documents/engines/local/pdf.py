@@ -14,13 +14,10 @@ import numpy as np
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
+from documents import limits
 from documents.pdfium import lock, open_pdf
 
-from ..base import (
-    ConversionOptions,
-    UnreadableDocument,
-    select_pages,
-)
+from ..base import ConversionOptions, UnreadableDocument
 from . import ocr
 from .furniture import remove_furniture
 from .geometry import Rule, Word
@@ -84,8 +81,9 @@ def convert_pdf(path: Path, options: ConversionOptions) -> list[tuple[int, str]]
             if page_count == 0:
                 raise UnreadableDocument("the PDF has no pages")
             outline = read_outline(document)
+            indices = limits.check_pdf_pages(document, options.pages)
         contents = []
-        for index in select_pages(options.pages, page_count):
+        for index in indices:
             with lock:
                 content, jobs = _read_page(document, index, options.force_ocr)
                 content.outline = [e.placed(content.frame) for e in outline.get(index, [])]
@@ -159,9 +157,12 @@ def _usable(words: list[Word]) -> bool:
 
 
 def _figure_jobs(page, frame, words: list[Word]) -> list[OcrJob]:
-    """The large pictures that no text-layer word overlaps: scanned figures, charts of text."""
+    """The large pictures that no text-layer word overlaps: scanned figures, charts of text.
+
+    They share the page's render budget: forty pictures stacked on one page are not forty pages.
+    """
     width, height = frame.visual_size
-    found: list[OcrJob] = []
+    found: list[tuple[float, float, float, float]] = []
     for _, (x0, y0, x1, y1) in object_boxes(page, frame, pdfium_c.FPDF_PAGEOBJ_IMAGE):
         x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)
         if min(x1 - x0, y1 - y0) < FIGURE_MIN_SIDE:
@@ -170,11 +171,12 @@ def _figure_jobs(page, frame, words: list[Word]) -> list[OcrJob]:
             continue
         if any(x0 <= (w.x0 + w.x1) / 2 <= x1 and y0 <= w.middle <= y1 for w in words):
             continue
-        found.append(_render(page, (x0, y0, x1, y1), FIGURE_OCR_DPI))
-    return found
+        found.append((x0, y0, x1, y1))
+    area = sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in found)
+    return [_render(page, region, FIGURE_OCR_DPI, area) for region in found]
 
 
-def _render(page, region, dpi: int) -> OcrJob:
+def _render(page, region, dpi: int, shared_area: float | None = None) -> OcrJob:
     """Render the page (or one figure on it) for OCR; its words will come back in points.
 
     Whole scanned pages need 300 dpi to keep word spaces in body text. Figures are read at 200
@@ -182,12 +184,12 @@ def _render(page, region, dpi: int) -> OcrJob:
     text covers a tenth of them at least: pictures of text run at 40-60 %, a labelled diagram at
     about 3 %.
     """
-    scale = dpi / 72
     width, height = page.get_size()
+    x0, y0, x1, y1 = region or (0, 0, width, height)
+    scale = limits.render_scale(shared_area or (x1 - x0) * (y1 - y0), dpi)
     if region is None:
         bitmap = page.render(scale=scale, grayscale=False)
         return OcrJob(_owned_bgr(bitmap), scale)
-    x0, y0, x1, y1 = region
     bitmap = page.render(scale=scale, crop=(x0, height - y1, width - x1, y0), grayscale=False)
     return OcrJob(_owned_bgr(bitmap), scale, x0, y0, figure=True)
 

@@ -190,13 +190,17 @@ def test_it_ocrs_a_picture_of_text_on_a_born_digital_page():
 def test_pdfium_calls_are_serialised_across_threads():
     from concurrent.futures import ThreadPoolExecutor
 
-    from documents.pdfium import page_count
+    from documents.limits import check_document
 
     expected = convert("multicolumn.pdf").markdown
     with ThreadPoolExecutor(max_workers=4) as pool:
         outputs = list(pool.map(lambda _: convert("multicolumn.pdf").markdown, range(6)))
+        geotopo = FIXTURES / "GeoTopo-komprimiert.pdf"
         counts = list(
-            pool.map(lambda _: page_count(FIXTURES / "GeoTopo-komprimiert.pdf", None), range(6))
+            pool.map(
+                lambda _: len(check_document(geotopo, "application/pdf", ConversionOptions())),
+                range(6),
+            )
         )
 
     assert outputs == [expected] * 6
