@@ -29,7 +29,7 @@ from .lines import body_size
 from .markdown import HeadingStyle, find_text_tables, render_page
 from .outline import OutlineEntry, match_outline, read_outline
 from .tables import find_ruled_tables
-from .textlayer import PageFrame, object_boxes, page_frame, read_rules, read_words
+from .textlayer import UPRIGHT, PageFrame, object_boxes, page_frame, read_rules, read_words
 
 OCR_DPI = 300
 FIGURE_OCR_DPI = 200
@@ -52,10 +52,15 @@ class PageContent:
 
 @dataclass
 class OcrJob:
-    """A rendered picture (page or figure) waiting for OCR, and where its words go on the page."""
+    """A rendered picture (page or figure) waiting for OCR, and where its words go on the page.
+
+    Pictures are rendered as a viewer sees the page (`left`, `top` in that frame); `frame` turns
+    the words they hold into the page's reading frame.
+    """
 
     image: np.ndarray
     scale: float
+    frame: PageFrame
     left: float = 0.0
     top: float = 0.0
     figure: bool = False
@@ -68,10 +73,12 @@ class OcrJob:
         )
         words = ocr.words_from_lines(lines, self.scale)
         for word in words:
-            word.x0 += self.left
-            word.x1 += self.left
-            word.top += self.top
-            word.bottom += self.top
+            word.x0, word.top, word.x1, word.bottom = self.frame.turn(
+                word.x0 + self.left,
+                word.top + self.top,
+                word.x1 + self.left,
+                word.bottom + self.top,
+            )
         return words
 
 
@@ -132,19 +139,18 @@ def _read_page(
         raise UnreadableDocument(f"page {index + 1} cannot be loaded: {error}") from error
     try:
         frame = page_frame(page)
-        width, height = frame.visual_size
-        content = PageContent(index, width, height, frame=frame)
         if not force_ocr:
             textpage = page.get_textpage()
             try:
-                words, _rotated = read_words(page, textpage, frame)
+                layer = read_words(page, textpage, frame)
             finally:
                 textpage.close()
-            if _usable(words):
-                content.words = words
+            if _usable(layer.words):
+                frame = layer.frame
+                content = PageContent(index, *frame.size, layer.words, frame=frame)
                 content.rules = read_rules(page, frame)
-                return content, _figure_jobs(page, frame, words)
-        return content, [_render(page, None, OCR_DPI)]
+                return content, _figure_jobs(page, frame, layer.words)
+        return PageContent(index, *frame.size, frame=frame), [_render(page, frame, None, OCR_DPI)]
     finally:
         page.close()
 
@@ -158,24 +164,26 @@ def _usable(words: list[Word]) -> bool:
     return junk < 0.3 * len(text)
 
 
-def _figure_jobs(page, frame, words: list[Word]) -> list[OcrJob]:
+def _figure_jobs(page, frame: PageFrame, words: list[Word]) -> list[OcrJob]:
     """The large pictures that no text-layer word overlaps: scanned figures, charts of text."""
-    width, height = frame.visual_size
+    width, height = frame.viewer_size
     found: list[OcrJob] = []
-    for _, (x0, y0, x1, y1) in object_boxes(page, frame, pdfium_c.FPDF_PAGEOBJ_IMAGE):
+    viewer = frame.oriented(UPRIGHT)
+    for _, (x0, y0, x1, y1) in object_boxes(page, viewer, pdfium_c.FPDF_PAGEOBJ_IMAGE):
         x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)
         if min(x1 - x0, y1 - y0) < FIGURE_MIN_SIDE:
             continue
         if (x1 - x0) * (y1 - y0) < FIGURE_MIN_SHARE * width * height:
             continue
-        if any(x0 <= (w.x0 + w.x1) / 2 <= x1 and y0 <= w.middle <= y1 for w in words):
+        left, top, right, bottom = frame.turn(x0, y0, x1, y1)
+        if any(left <= (w.x0 + w.x1) / 2 <= right and top <= w.middle <= bottom for w in words):
             continue
-        found.append(_render(page, (x0, y0, x1, y1), FIGURE_OCR_DPI))
+        found.append(_render(page, frame, (x0, y0, x1, y1), FIGURE_OCR_DPI))
     return found
 
 
-def _render(page, region, dpi: int) -> OcrJob:
-    """Render the page (or one figure on it) for OCR; its words will come back in points.
+def _render(page, frame: PageFrame, region, dpi: int) -> OcrJob:
+    """Render the page (or one figure on it, a box as the viewer sees it) for OCR.
 
     Whole scanned pages need 300 dpi to keep word spaces in body text. Figures are read at 200
     dpi (150 dpi loses a third of the word spaces of 10-point type), upright, and only when
@@ -186,10 +194,10 @@ def _render(page, region, dpi: int) -> OcrJob:
     width, height = page.get_size()
     if region is None:
         bitmap = page.render(scale=scale, grayscale=False)
-        return OcrJob(_owned_bgr(bitmap), scale)
+        return OcrJob(_owned_bgr(bitmap), scale, frame)
     x0, y0, x1, y1 = region
     bitmap = page.render(scale=scale, crop=(x0, height - y1, width - x1, y0), grayscale=False)
-    return OcrJob(_owned_bgr(bitmap), scale, x0, y0, figure=True)
+    return OcrJob(_owned_bgr(bitmap), scale, frame, x0, y0, figure=True)
 
 
 def _owned_bgr(bitmap) -> np.ndarray:
