@@ -26,7 +26,7 @@ from .furniture import remove_furniture
 from .geometry import Rule, Word
 from .layout import reading_order
 from .lines import body_size
-from .markdown import HeadingStyle, find_text_tables, render_page
+from .markdown import HeadingStyle, find_text_tables, lines_in_paragraphs, render_page
 from .outline import OutlineEntry, match_outline, read_outline
 from .tables import find_ruled_tables
 from .textlayer import UPRIGHT, PageFrame, object_boxes, page_frame, read_rules, read_words
@@ -118,10 +118,12 @@ def render_document(contents: list[PageContent]) -> list[tuple[int, str]]:
         [content.outline for content in contents],
         [[item for item in items if hasattr(item, "cells")] for items in pages_items],
     )
+    prose = set().union(*(lines_in_paragraphs(items) for items in pages_items))
     style = HeadingStyle.from_lines(
         [line for items in pages_items for line in items if hasattr(line, "cells")],
         size,
         outlined,
+        prose,
     )
     return [
         (content.index, render_page(items, style))
