@@ -11,6 +11,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
+from documents.engines import tesseract
 from ilios import config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -185,6 +186,20 @@ ENGINES = {
 OCR_ENGINE = config.choice("OCR_ENGINE", "auto", ("auto", *ENGINES))
 if OCR_ENGINE == "mistral" and not MISTRAL_API_KEY:
     raise ImproperlyConfigured("OCR_ENGINE=mistral needs MISTRAL_API_KEY")
+
+# --- Local engine: the languages its optional second recognizer (Tesseract) reads ------------
+# `eng+heb+ell`: Tesseract language packs, tried where the bundled recognizer cannot read a
+# script or its letters. A pack missing here is named in a warning at start-up, not an error:
+# those pages are then read by the bundled recognizer alone.
+try:
+    OCR_LANGUAGES = "+".join(
+        tesseract.parse(config.text("OCR_LANGUAGES", tesseract.DEFAULT_LANGUAGES))
+    )
+except ValueError as error:
+    raise ImproperlyConfigured(f"OCR_LANGUAGES: {error}") from None
+tesseract.warn_if_missing(
+    tuple(OCR_LANGUAGES.split("+")), explicit=bool(config.text("OCR_LANGUAGES"))
+)
 
 # --- Queue and workers ------------------------------------------------------------------------
 WORKER_COUNT = config.integer("WORKER_COUNT", 2, minimum=1, maximum=64)

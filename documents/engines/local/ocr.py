@@ -34,6 +34,11 @@ DET_MAX_SIDE = 960
 DET_MIN_SIDE = 96
 DET_MULTIPLE = 32
 
+# Letters the bundled model writes for Latin letters its alphabet lacks: the base letter of an
+# accented one (o for ö and ø, a for å), and B, s or f for ß. Others it confuses among themselves
+# (l, I, i, t) say nothing about diacritics.
+STAND_INS = frozenset("aeouycnszrgdAEOUYCNSZBf")
+
 _engine = None
 _engine_lock = threading.Lock()
 ENGINE_NAME = "rapidocr-onnxruntime-1.4.4"
@@ -41,12 +46,18 @@ ENGINE_NAME = "rapidocr-onnxruntime-1.4.4"
 
 @dataclass
 class OcrLine:
+    """A line of text and the confidence (0-1) of the recognizer that read it (`by`); `doubt` is
+    the bundled model's lowest confidence among the letters it writes for letters with
+    diacritics that its alphabet lacks (o for ø, B for ß), 1 when the line has none."""
+
     text: str
     x0: float
     top: float
     x1: float
     bottom: float
     score: float
+    doubt: float = 1.0
+    by: str = "bundled"
 
 
 def _threads() -> int:
@@ -72,14 +83,15 @@ def _load_engine():
 
 
 def recognize(
-    image: np.ndarray, upright: bool = False, min_text_share: float = 0.0
+    image: np.ndarray, upright: bool = False, min_text_share: float = 0.0, second=None
 ) -> tuple[list[OcrLine], tuple[int, int]]:
     """Text lines of a BGR image and the (height, width) of the upright image they refer to.
 
     `upright` says the image cannot stand upside down (a picture on a born-digital page): the
     0/180 classifier is skipped; text turned on its side is still caught by the box shapes.
     When the detected text boxes cover less than `min_text_share` of the image, nothing is
-    recognized.
+    recognized. `second` (a `second.SecondReader`) reads again, once the image stands upright,
+    the blocks the bundled model could not read well.
     """
     image = _limit_size(image)
     with _engine_lock:
@@ -95,29 +107,40 @@ def recognize(
         crops = engine.get_crop_img_list(image, boxes)
         if not upright:
             crops, labels, _ = engine.text_cls(crops)
-            if _upside_down_share(labels) > UPSIDE_DOWN_SHARE:
+            if _upside_down_share(labels) > UPSIDE_DOWN_SHARE and (
+                second is None or second.upside_down(image) is not False
+            ):
                 image = cv2.rotate(image, cv2.ROTATE_180)
                 boxes = _detect(engine, image)
                 if boxes is None:
                     return [], image.shape[:2]
                 crops, _, _ = engine.text_cls(engine.get_crop_img_list(image, boxes))
-        results, _ = engine.text_rec(crops, False)
-    lines = []
-    for box, (text, score, *_rest) in zip(boxes, results, strict=False):
-        if score < MIN_SCORE or not text.strip():
-            continue
-        xs, ys = box[:, 0], box[:, 1]
-        lines.append(
-            OcrLine(
-                text.strip(),
-                float(xs.min()),
-                float(ys.min()),
-                float(xs.max()),
-                float(ys.max()),
-                float(score),
-            )
+        results, _ = engine.text_rec(crops, True)
+    lines = [
+        OcrLine(
+            text.strip(),
+            float(box[:, 0].min()),
+            float(box[:, 1].min()),
+            float(box[:, 0].max()),
+            float(box[:, 1].max()),
+            float(score),
+            _doubt(text, details[-1]),
         )
-    return lines, image.shape[:2]
+        for box, (text, score, details) in zip(boxes, results, strict=False)
+    ]
+    if second is not None and lines:
+        lines = second.improve(image, lines)
+    kept = [
+        line for line in lines if line.text and (line.by != "bundled" or line.score >= MIN_SCORE)
+    ]
+    return kept, image.shape[:2]
+
+
+def _doubt(text: str, confidences: list[float]) -> float:
+    if len(confidences) != len(text):
+        return 1.0
+    found = [p for ch, p in zip(text, confidences, strict=True) if ch in STAND_INS]
+    return float(min(found, default=1.0))
 
 
 def _limit_size(image: np.ndarray) -> np.ndarray:

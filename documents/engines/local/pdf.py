@@ -28,6 +28,7 @@ from .layout import reading_order
 from .lines import body_size
 from .markdown import HeadingStyle, find_text_tables, lines_in_paragraphs, render_page
 from .outline import OutlineEntry, match_outline, read_outline
+from .second import SecondReader
 from .tables import find_ruled_tables
 from .textlayer import UPRIGHT, PageFrame, object_boxes, page_frame, read_rules, read_words
 
@@ -65,11 +66,14 @@ class OcrJob:
     top: float = 0.0
     figure: bool = False
 
-    def run(self) -> list[Word]:
+    def run(self, second: SecondReader | None = None) -> list[Word]:
+        """The picture's words; `second` rereads whole pages (pictures on a born-digital page
+        are read by the bundled model alone, to keep text layers fast)."""
         lines, _shape = ocr.recognize(
             self.image,
             upright=self.figure,
             min_text_share=FIGURE_MIN_TEXT_SHARE if self.figure else 0.0,
+            second=None if self.figure else second,
         )
         words = ocr.words_from_lines(lines, self.scale)
         for word in words:
@@ -82,7 +86,9 @@ class OcrJob:
         return words
 
 
-def convert_pdf(path: Path, options: ConversionOptions) -> list[tuple[int, str]]:
+def convert_pdf(
+    path: Path, options: ConversionOptions, second: SecondReader | None = None
+) -> list[tuple[int, str]]:
     with lock:
         document = open_pdf(path, options.password)
     try:
@@ -97,7 +103,7 @@ def convert_pdf(path: Path, options: ConversionOptions) -> list[tuple[int, str]]
                 content, jobs = _read_page(document, index, options.force_ocr)
                 content.outline = [e.placed(content.frame) for e in outline.get(index, [])]
             for job in jobs:
-                content.words.extend(job.run())
+                content.words.extend(job.run(second))
             contents.append(content)
     finally:
         with lock:
