@@ -12,6 +12,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import pypdfium2.raw as pdfium_c
 
@@ -33,8 +34,7 @@ RULE_THICKNESS = 2.5
 RULE_MIN_LENGTH = 6.0
 
 
-@dataclass(frozen=True)
-class Orientation:
+class Orientation(NamedTuple):
     """Which way a page's lines run, in the visual frame (y down): `flow` is the direction of
     reading along a line, `up` the direction from baseline to cap height, both unit vectors along
     an axis. Upright text flows (1, 0) with up (0, -1); a mirrored line flows (-1, 0) with the
@@ -208,7 +208,9 @@ def read_words(page, textpage, frame: PageFrame) -> TextLayer:
     is_generated = pdfium_c.FPDFText_IsGenerated
     styles = _FontStyles(raw_tp)
     rotation = frame.rotation
+    page_height = frame.height
     to_viewer = frame.viewer_box
+    orientations: dict[tuple[float, float, float, float], Orientation] = {}
     found: list[tuple[Word, Orientation]] = []
 
     chars: list[str] = []
@@ -218,7 +220,7 @@ def read_words(page, textpage, frame: PageFrame) -> TextLayer:
     backwards = False
     size = 0.0
     x0 = top = x1 = bottom = 0.0
-    prev: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+    p_x0 = p_top = p_x1 = p_bottom = 0.0
 
     def flush() -> None:
         if not chars:
@@ -256,77 +258,74 @@ def read_words(page, textpage, frame: PageFrame) -> TextLayer:
                 flush()
             continue
         get_box(raw_tp, index, rect)
-        box = to_viewer(rect_struct.left, rect_struct.bottom, rect_struct.right, rect_struct.top)
-        turned = box if upright else orientation.box(*box)
+        if rotation:
+            box = to_viewer(
+                rect_struct.left, rect_struct.bottom, rect_struct.right, rect_struct.top
+            )
+        else:
+            box = (
+                rect_struct.left,
+                page_height - rect_struct.top,
+                rect_struct.right,
+                page_height - rect_struct.bottom,
+            )
+        c_x0, _c_top, c_x1, c_bottom = box if upright else orientation.box(*box)
         if chars:
-            if (
+            # Does this glyph (in its word's frame) continue the word after the previous one?
+            height = p_bottom - p_top if p_bottom - p_top > 1.0 else 1.0
+            if abs(c_bottom - p_bottom) > height * 0.5:
+                flush()
+            elif backwards:
+                # Stored from its end, a line has no space characters and PDFium's guessed
+                # spaces are unreliable: geometry alone tells words apart (a word space is a
+                # quarter em at least, and glyphs of one word touch).
+                gap = p_x0 - c_x1
+                if (
+                    gap > height * 0.15
+                    or -gap > height * 1.5
+                    or guessed_space
+                    and gap > height * 0.1
+                ):
+                    flush()
+            elif (
                 len(chars) == 1
-                and _steps_back(chars[0], prev, turned)
-                and (not guessed_space or _touches(prev, turned))
+                and c_x1 <= p_x0 + height * 0.1
+                and p_x0 - c_x1 <= (height * 0.1 if guessed_space else height * 0.25)
+                and unicodedata.category(chars[0]) not in ACCENT_CATEGORIES
             ):
+                # The second glyph sits wholly before the first: the word is stored backwards
+                # (an accent set over its letter before it, a spacing tilde, is no such first).
                 backwards = True
-            elif _breaks(prev, turned, backwards) or (
-                guessed_space and not (backwards and _touches(prev, turned))
-            ):
+            elif guessed_space or c_x0 - p_x1 > height * 0.25 or p_x1 - c_x0 > height * 1.5:
                 flush()
         guessed_space = False
         if not chars:
             first = index
             pdfium_c.FPDFText_GetMatrix(raw_tp, index, matrix)
             m = matrix_struct
-            orientation = orientation_of(m.a, m.b, m.c, m.d, rotation)
+            key = (m.a, m.b, m.c, m.d)
+            orientation = orientations.get(key) or orientations.setdefault(
+                key, orientation_of(*key, rotation)
+            )
             upright = orientation == UPRIGHT
-            turned = box if upright else orientation.box(*box)
+            c_x0, _c_top, c_x1, c_bottom = box if upright else orientation.box(*box)
             scale = math.sqrt(abs(m.a * m.d - m.b * m.c))
             size = pdfium_c.FPDFText_GetFontSize(raw_tp, index) * scale
             backwards = False
             x0, top, x1, bottom = box
         else:
-            x0, top = min(x0, box[0]), min(top, box[1])
-            x1, bottom = max(x1, box[2]), max(bottom, box[3])
+            if box[0] < x0:
+                x0 = box[0]
+            if box[1] < top:
+                top = box[1]
+            if box[2] > x1:
+                x1 = box[2]
+            if box[3] > bottom:
+                bottom = box[3]
         chars.append(chr(code))
-        prev = turned
+        p_x0, p_top, p_x1, p_bottom = c_x0, _c_top, c_x1, c_bottom
     flush()
     return _in_main_orientation(frame, found)
-
-
-def _breaks(prev, box, backwards: bool) -> bool:
-    """Whether a glyph (box, in its word's frame) starts a new word after the glyph `prev`."""
-    p_x0, p_top, p_x1, p_bottom = prev
-    c_x0, _c_top, c_x1, c_bottom = box
-    height = max(p_bottom - p_top, 1.0)
-    if abs(c_bottom - p_bottom) > height * 0.5:
-        return True
-    if backwards:
-        # Stored from its end, a line has no space characters and PDFium's guessed spaces are
-        # unreliable, so geometry alone tells words apart: a word space is a quarter em at least.
-        return p_x0 - c_x1 > height * 0.15 or c_x1 - p_x0 > height * 1.5
-    return c_x0 - p_x1 > height * 0.25 or p_x1 - c_x0 > height * 1.5
-
-
-def _touches(prev, box) -> bool:
-    """A glyph set right before the previous one, with no gap: in a word stored backwards, a space
-    PDFium guessed between them is no word break (it guesses wrong where glyphs are placed one by
-    one against their own direction)."""
-    p_x0, p_top, _p_x1, p_bottom = prev
-    return abs(p_x0 - box[2]) <= 0.1 * max(p_bottom - p_top, 1.0)
-
-
-def _steps_back(first: str, prev, box) -> bool:
-    """The second glyph of a word sits wholly before the first: the word is stored backwards.
-
-    An accent set over its letter before it (a spacing tilde or caron) is no such first glyph.
-    """
-    if unicodedata.category(first) in ACCENT_CATEGORIES:
-        return False
-    p_x0, p_top, _p_x1, p_bottom = prev
-    _c_x0, _c_top, c_x1, c_bottom = box
-    height = max(p_bottom - p_top, 1.0)
-    return (
-        abs(c_bottom - p_bottom) <= height * 0.5
-        and c_x1 <= p_x0 + height * 0.1
-        and p_x0 - c_x1 <= height * 0.25
-    )
 
 
 def _in_main_orientation(frame: PageFrame, found: list[tuple[Word, Orientation]]) -> TextLayer:
