@@ -37,7 +37,13 @@ FIGURE_OCR_DPI = 200
 MIN_TEXT_CHARS = 8
 FIGURE_MIN_SHARE = 0.04
 FIGURE_MIN_SIDE = 60.0
-FIGURE_MIN_TEXT_SHARE = 0.1
+# What reading pictures inside born-digital pages may cost (see ocr.PictureBudget): about one
+# line of text per page of the document (some 50 ms on one core), and at least a dozen lines,
+# pooled over the document and spent in page order. A document with a few pictures of text has
+# them read in full; one made of them converts in about twice the time of its text layer,
+# reading the largest lines of its first pictures.
+PICTURE_COLUMNS_PER_PAGE = 1000
+PICTURE_COLUMNS_PER_DOCUMENT = 20000
 
 
 @dataclass
@@ -66,15 +72,13 @@ class OcrJob:
     top: float = 0.0
     figure: bool = False
 
-    def run(self, second: SecondReader | None = None) -> list[Word]:
-        """The picture's words; `second` rereads whole pages (pictures on a born-digital page
-        are read by the bundled model alone, to keep text layers fast)."""
-        lines, _shape = ocr.recognize(
-            self.image,
-            upright=self.figure,
-            min_text_share=FIGURE_MIN_TEXT_SHARE if self.figure else 0.0,
-            second=None if self.figure else second,
-        )
+    def run(self, second: SecondReader | None, budget: ocr.PictureBudget) -> list[Word]:
+        """The picture's words: a whole page read with the `second` reader's help, a figure on
+        a born-digital page by the bundled model within the document's `budget`."""
+        if self.figure:
+            lines = ocr.read_picture(self.image, budget)
+        else:
+            lines, _shape = ocr.recognize(self.image, second=second)
         words = ocr.words_from_lines(lines, self.scale)
         for word in words:
             word.x0, word.top, word.x1, word.bottom = self.frame.turn(
@@ -98,12 +102,16 @@ def convert_pdf(
                 raise UnreadableDocument("the PDF has no pages")
             outline = read_outline(document)
         contents = []
-        for index in select_pages(options.pages, page_count):
+        indices = select_pages(options.pages, page_count)
+        budget = ocr.PictureBudget(
+            max(PICTURE_COLUMNS_PER_PAGE * len(indices), PICTURE_COLUMNS_PER_DOCUMENT)
+        )
+        for index in indices:
             with lock:
-                content, jobs = _read_page(document, index, options.force_ocr)
+                content, jobs = _read_page(document, index, options.force_ocr, budget)
                 content.outline = [e.placed(content.frame) for e in outline.get(index, [])]
             for job in jobs:
-                content.words.extend(job.run(second))
+                content.words.extend(job.run(second, budget))
             contents.append(content)
     finally:
         with lock:
@@ -138,9 +146,10 @@ def render_document(contents: list[PageContent]) -> list[tuple[int, str]]:
 
 
 def _read_page(
-    document: pdfium.PdfDocument, index: int, force_ocr: bool
+    document: pdfium.PdfDocument, index: int, force_ocr: bool, budget: ocr.PictureBudget
 ) -> tuple[PageContent, list[OcrJob]]:
-    """The page's text layer, or the pictures that OCR must read (rendered, not yet read)."""
+    """The page's text layer and the pictures on it that may hold text (none once the
+    document's picture budget is spent), or the page rendered for OCR (not yet read)."""
     try:
         page = document[index]
     except pdfium.PdfiumError as error:
@@ -157,7 +166,7 @@ def _read_page(
                 frame = layer.frame
                 content = PageContent(index, *frame.size, layer.words, frame=frame)
                 content.rules = read_rules(page, frame)
-                return content, _figure_jobs(page, frame, layer.words)
+                return content, _figure_jobs(page, frame, layer.words) if budget.columns > 0 else []
         return PageContent(index, *frame.size, frame=frame), [_render(page, frame, None, OCR_DPI)]
     finally:
         page.close()
@@ -193,10 +202,9 @@ def _figure_jobs(page, frame: PageFrame, words: list[Word]) -> list[OcrJob]:
 def _render(page, frame: PageFrame, region, dpi: int) -> OcrJob:
     """Render the page (or one figure on it, a box as the viewer sees it) for OCR.
 
-    Whole scanned pages need 300 dpi to keep word spaces in body text. Figures are read at 200
-    dpi (150 dpi loses a third of the word spaces of 10-point type), upright, and only when
-    text covers a tenth of them at least: pictures of text run at 40-60 %, a labelled diagram at
-    about 3 %.
+    Whole scanned pages need 300 dpi to keep word spaces in body text. Figures are rendered once
+    at 200 dpi (150 dpi loses a third of the word spaces of 10-point type): text is found on a
+    small copy, lines are cut from this one.
     """
     scale = dpi / 72
     width, height = page.get_size()

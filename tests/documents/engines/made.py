@@ -110,12 +110,14 @@ class PdfMaker:
         rotation: int = 0,
         transform=(1, 0, 0, 1, 0, 0),
         storage: str = AS_WRITTEN,
+        pictures=(),
     ):
         """A page of `lines`: (text, x, baseline from the top, font size, font name) each.
 
         `storage` GLYPHS_FROM_LEFT draws every glyph as its own object, in the order a viewer
         sees them from left to right once `transform` is applied; REVERSED stores each line's
-        string backwards in mirrored glyphs, from where the line would end.
+        string backwards in mirrored glyphs, from where the line would end. `pictures` are
+        (Pillow image, x, top, width) each, in points from the top-left corner.
         """
         page = self.document.new_page(*size)
         for text, x, from_top, font_size, font_name in lines:
@@ -137,6 +139,14 @@ class PdfMaker:
             ]
             for matrix, glyph in sorted(placed, key=lambda item: item[0][4]):
                 self._text(page, glyph, font_size, font_name, matrix)
+        for picture, x, from_top, width in pictures:
+            height = width * picture.height / picture.width
+            image = pdfium.PdfImage.new(self.document)
+            image.set_bitmap(pdfium.PdfBitmap.from_pil(picture.convert("RGB")))
+            image.set_matrix(
+                pdfium.PdfMatrix().scale(width, height).translate(x, size[1] - from_top - height)
+            )
+            page.insert_obj(image)
         pdfium_c.FPDFPage_GenerateContent(page.raw)
         if rotation:
             page.set_rotation(rotation)
@@ -193,7 +203,7 @@ def orientation_pdf(path: Path) -> Path:
     return maker.save(path)
 
 
-def text_image(path: Path, lines: list[str], font: str, size: int = 44) -> Path:
+def text_picture(lines: list[str], font: str, size: int = 44) -> Image.Image:
     """Black text on white, as a 300 dpi scan of 10-11 point type would show it."""
     face = ImageFont.truetype(str(FONTS / font), size)
     height = int(size * 1.8)
@@ -202,7 +212,11 @@ def text_image(path: Path, lines: list[str], font: str, size: int = 44) -> Path:
     draw = ImageDraw.Draw(image)
     for index, line in enumerate(lines):
         draw.text((80, 80 + index * height), line, font=face, fill=0)
-    image.save(path)
+    return image
+
+
+def text_image(path: Path, lines: list[str], font: str, size: int = 44) -> Path:
+    text_picture(lines, font, size).save(path)
     return path
 
 
