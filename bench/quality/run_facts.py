@@ -19,6 +19,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
+# The local engine as the Docker image ships it: Tesseract, where installed, reads what the
+# bundled recognizer cannot, in the languages the image configures (Dockerfile, OCR_LANGUAGES).
+os.environ.setdefault("OCR_LANGUAGES", "eng+deu+fra+spa+ita+por+nld+heb+ell+grc+hin+ara+rus")
 
 from documents.engines.base import ConversionOptions  # noqa: E402
 from documents.engines.local import LocalEngine  # noqa: E402
