@@ -131,7 +131,7 @@ class SecondReader:
 
     def _restore_letters(self, image: np.ndarray, block: list[OcrLine]) -> list[OcrLine]:
         """The bundled reading, with each word Tesseract read as the same word plus letters the
-        bundled alphabet lacks (Grösse for GroBe, på for pa) taken from Tesseract; the bundled
+        bundled alphabet lacks (Größe for GroBe, på for pa) taken from Tesseract; the bundled
         model keeps its word spaces and everything else."""
         left, top, png = _crop(image, block)
         read = tesseract.read_lines(png, self.latin)
