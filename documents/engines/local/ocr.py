@@ -39,6 +39,7 @@ DET_MULTIPLE = 32
 FIGURE_DET_MAX_SIDE = 480
 FIGURE_MIN_TEXT_SHARE = 0.1
 REC_HEIGHT = 48
+LARGER_TYPE = 1.3
 # Detection costs about as much as recognizing one column per this many pixels it sees.
 DET_PIXELS_PER_COLUMN = 190
 
@@ -140,18 +141,22 @@ class PictureBudget:
     seen: dict[bytes, list[OcrLine]] = field(default_factory=dict)
 
 
-def read_picture(image: np.ndarray, budget: PictureBudget) -> list[OcrLine]:
-    """Text lines of a picture on a born-digital page (upright), read within `budget`.
+def read_picture(image: np.ndarray, budget: PictureBudget | None) -> list[OcrLine]:
+    """Text lines of a picture on a born-digital page (upright), read within `budget` (all of
+    them, found as on a scanned page, without one).
 
     Text is found on a copy `FIGURE_DET_MAX_SIDE` across (type in pictures of text stays above
     the detector's floor there, at a quarter of the cost of a page-sized copy); a picture whose
     text covers less than `FIGURE_MIN_TEXT_SHARE` of it is left alone (pictures of text run at
-    40-60 %, a labelled diagram at about 3 %). Lines are recognized largest first, then top
-    down, while the budget lasts; a picture seen before in the document costs nothing.
+    40-60 %, a labelled diagram at about 3 %). Lines in larger type are recognized first, then
+    the others top down, while the budget lasts; a picture seen before in the document costs
+    nothing.
     """
     image = _limit_size(image)
-    scaled = _scaled(image, FIGURE_DET_MAX_SIDE)
+    scaled = _scaled(image, DET_MAX_SIDE if budget is None else FIGURE_DET_MAX_SIDE)
     key = hashlib.blake2b(repr(scaled.shape).encode() + scaled.tobytes(), digest_size=16).digest()
+    if budget is None:
+        budget = PictureBudget(float("inf"))
     if key in budget.seen:
         return budget.seen[key]
     if budget.columns <= 0:
@@ -166,7 +171,7 @@ def read_picture(image: np.ndarray, budget: PictureBudget) -> list[OcrLine]:
             boxes = _detect(engine, image)
         if boxes is not None and _text_share(boxes, image.shape[:2]) >= FIGURE_MIN_TEXT_SHARE:
             crops = engine.get_crop_img_list(image, boxes)
-            for index in sorted(range(len(boxes)), key=lambda i: _largest_first(boxes[i])):
+            for index in _larger_type_first(boxes):
                 if budget.columns <= 0:
                     break
                 crop = crops[index]
@@ -178,8 +183,15 @@ def read_picture(image: np.ndarray, budget: PictureBudget) -> list[OcrLine]:
     return lines
 
 
-def _largest_first(box) -> tuple[float, float]:
-    return -round(float(box[:, 1].max() - box[:, 1].min())), float(box[:, 1].min())
+def _larger_type_first(boxes) -> list[int]:
+    """Line indices in reading priority: lines in clearly larger type than most (titles,
+    headings) first, then every line from the top down, as a reader meets them."""
+    heights = [float(box[:, 1].max() - box[:, 1].min()) for box in boxes]
+    typical = float(np.median(heights))
+    return sorted(
+        range(len(boxes)),
+        key=lambda i: (heights[i] < LARGER_TYPE * typical, float(boxes[i][:, 1].min())),
+    )
 
 
 def _line(box, text: str, score: float, details) -> OcrLine:

@@ -37,13 +37,15 @@ FIGURE_OCR_DPI = 200
 MIN_TEXT_CHARS = 8
 FIGURE_MIN_SHARE = 0.04
 FIGURE_MIN_SIDE = 60.0
-# What reading pictures inside born-digital pages may cost (see ocr.PictureBudget): about one
-# line of text per page of the document (some 50 ms on one core), and at least a dozen lines,
-# pooled over the document and spent in page order. A document with a few pictures of text has
-# them read in full; one made of them converts in about twice the time of its text layer,
-# reading the largest lines of its first pictures.
-PICTURE_COLUMNS_PER_PAGE = 1000
-PICTURE_COLUMNS_PER_DOCUMENT = 20000
+# What reading pictures inside born-digital pages may cost (see ocr.PictureBudget): about half a
+# line of text per page of the document (some 30 ms on one core, twice what reading a page's
+# text layer takes), and at least eight lines, pooled over the document and spent in page
+# order. A document with a few pictures of text has them read in full; one made of them converts
+# in about three times the time of its text layer, reading the largest lines of its first
+# pictures.
+PICTURE_COLUMNS_PER_PAGE = 600
+PICTURE_COLUMNS_PER_DOCUMENT = 10000
+SCAN_SHARE = 0.7
 
 
 @dataclass
@@ -71,12 +73,14 @@ class OcrJob:
     left: float = 0.0
     top: float = 0.0
     figure: bool = False
+    budgeted: bool = True
 
     def run(self, second: SecondReader | None, budget: ocr.PictureBudget) -> list[Word]:
         """The picture's words: a whole page read with the `second` reader's help, a figure on
-        a born-digital page by the bundled model within the document's `budget`."""
+        a born-digital page by the bundled model within the document's `budget` (unless it
+        fills the page: a scan that carries a few words of text layer, a stamp or a number)."""
         if self.figure:
-            lines = ocr.read_picture(self.image, budget)
+            lines = ocr.read_picture(self.image, budget if self.budgeted else None)
         else:
             lines, _shape = ocr.recognize(self.image, second=second)
         words = ocr.words_from_lines(lines, self.scale)
@@ -195,7 +199,9 @@ def _figure_jobs(page, frame: PageFrame, words: list[Word]) -> list[OcrJob]:
         left, top, right, bottom = frame.turn(x0, y0, x1, y1)
         if any(left <= (w.x0 + w.x1) / 2 <= right and top <= w.middle <= bottom for w in words):
             continue
-        found.append(_render(page, frame, (x0, y0, x1, y1), FIGURE_OCR_DPI))
+        job = _render(page, frame, (x0, y0, x1, y1), FIGURE_OCR_DPI)
+        job.budgeted = (x1 - x0) * (y1 - y0) < SCAN_SHARE * width * height
+        found.append(job)
     return found
 
 
