@@ -38,11 +38,11 @@ MIN_TEXT_CHARS = 8
 FIGURE_MIN_SHARE = 0.04
 FIGURE_MIN_SIDE = 60.0
 # What reading pictures inside born-digital pages may cost (see ocr.PictureBudget): about half a
-# line of text per page of the document (some 30 ms on one core, twice what reading a page's
-# text layer takes), and at least eight lines, pooled over the document and spent in page
+# line of text per page of the document (some 30 ms on one core, where reading a page's text
+# layer takes about 12), and at least eight lines, pooled over the document and spent in page
 # order. A document with a few pictures of text has them read in full; one made of them converts
-# in about three times the time of its text layer, reading the largest lines of its first
-# pictures.
+# in about three times the time of its text layer, reading the titles and first lines of its
+# first pictures. A picture that fills most of its page is a scan, read in full.
 PICTURE_COLUMNS_PER_PAGE = 600
 PICTURE_COLUMNS_PER_DOCUMENT = 10000
 SCAN_SHARE = 0.7

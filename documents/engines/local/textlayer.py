@@ -179,12 +179,11 @@ class _FontStyles:
 
 @dataclass
 class TextLayer:
-    """A page's words in its reading frame, and the words that run another way (a vertical
-    margin note on an upright page), which layout leaves out."""
+    """A page's words in its reading frame (words that run another way, such as a vertical
+    margin note on an upright page, are left out)."""
 
     frame: PageFrame
     words: list[Word]
-    turned: list[Word]
 
 
 def read_words(page, textpage, frame: PageFrame) -> TextLayer:
@@ -335,7 +334,6 @@ def _in_main_orientation(frame: PageFrame, found: list[tuple[Word, Orientation]]
         weights[orientation] = weights.get(orientation, 0) + len(word.text)
     main = max(weights, key=weights.__getitem__) if weights else UPRIGHT
     words = [word for word, orientation in found if orientation == main]
-    turned = [word for word, orientation in found if orientation != main]
     if main.mirrored and _reads_backwards(words):
         main = Orientation((-main.flow[0], -main.flow[1]), main.up)
         for word in words:
@@ -345,7 +343,7 @@ def _in_main_orientation(frame: PageFrame, found: list[tuple[Word, Orientation]]
         word.x0, word.top, word.x1, word.bottom = frame.turn(
             word.x0, word.top, word.x1, word.bottom
         )
-    return TextLayer(frame, words, turned)
+    return TextLayer(frame, words)
 
 
 def _reads_backwards(words: list[Word]) -> bool:
