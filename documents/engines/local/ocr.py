@@ -44,9 +44,9 @@ LARGER_TYPE = 1.3
 DET_PIXELS_PER_COLUMN = 190
 
 # Letters the bundled model writes for Latin letters its alphabet lacks: the base letter of an
-# accented one (o for ö and ø, a for å), and B, s or f for ß. Others it confuses among themselves
-# (l, I, i, t) say nothing about diacritics.
-STAND_INS = frozenset("aeouycnszrgdAEOUYCNSZBf")
+# accented one (o for ö and ø, a for å), and B or s for ß. Others it confuses among themselves
+# in plain English (f, l, I, i, t) say nothing about diacritics.
+STAND_INS = frozenset("aeouycnszrgdAEOUYCNSZB")
 
 _engine = None
 _engine_lock = threading.Lock()

@@ -29,6 +29,8 @@ DOUBTFUL = 0.8
 BUNDLED_SCRIPTS = frozenset((tesseract.LATIN, "Han"))
 # OSD's script confidence: 15-60 where it is right, 1-2 where it takes Greek for Latin.
 SCRIPT_CERTAIN = 5.0
+# Blocks shorter than this many line heights (a page number, a mark) are not worth a second look.
+MIN_BLOCK_EXTENT = 4.0
 SKELETON = str.maketrans({"ø": "o", "ß": "ss", "æ": "ae", "œ": "oe", "đ": "d", "ł": "l", "þ": "th"})
 MARGIN_LINES = 0.5
 SAME_BLOCK_GAP_LINES = 1.5
@@ -76,7 +78,9 @@ class SecondReader:
         result: list[OcrLine] = []
         for block in blocks(lines):
             score = confidence(block)
-            if score < CONFIDENT:
+            if _extent(block) < MIN_BLOCK_EXTENT:
+                result.extend(block)
+            elif score < CONFIDENT:
                 result.extend(self._reread(image, block, score))
             elif (
                 self.expects_letters_beyond_bundled
@@ -180,6 +184,12 @@ def _same_place(a: OcrLine, b: OcrLine) -> bool:
         and a.top <= (b.top + b.bottom) / 2 <= a.bottom
         and min(a.x1, b.x1) > max(a.x0, b.x0)
     )
+
+
+def _extent(lines: list[OcrLine]) -> float:
+    """How much text a block holds, in line heights of length (a page number holds one or two):
+    the bundled reading's length says nothing where it reads no letter of the script."""
+    return sum((line.x1 - line.x0) / max(line.bottom - line.top, 1.0) for line in lines)
 
 
 def confidence(lines: list[OcrLine]) -> float:
