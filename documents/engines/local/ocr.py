@@ -40,6 +40,7 @@ FIGURE_DET_MAX_SIDE = 480
 FIGURE_MIN_TEXT_SHARE = 0.1
 REC_HEIGHT = 48
 LARGER_TYPE = 1.3
+READS_WELL = 0.9
 # Detection costs about as much as recognizing one column per this many pixels it sees.
 DET_PIXELS_PER_COLUMN = 190
 
@@ -108,9 +109,12 @@ def recognize(image: np.ndarray, second=None) -> tuple[list[OcrLine], tuple[int,
             boxes = _detect(engine, image)
             if boxes is None:
                 return [], image.shape[:2]
-        crops, labels, _ = engine.text_cls(engine.get_crop_img_list(image, boxes))
+        as_found = engine.get_crop_img_list(image, boxes)
+        crops, labels, _ = engine.text_cls(list(as_found))
         if _upside_down_share(labels) > UPSIDE_DOWN_SHARE and (
-            second is None or second.upside_down(image) is not False
+            second is None
+            or _reads_well_turned(engine, as_found)
+            or second.upside_down(image) is not False
         ):
             image = cv2.rotate(image, cv2.ROTATE_180)
             boxes = _detect(engine, image)
@@ -204,6 +208,16 @@ def _line(box, text: str, score: float, details) -> OcrLine:
         float(score),
         _doubt(text, details[-1]),
     )
+
+
+def _reads_well_turned(engine, crops) -> bool:
+    """Whether the bundled model reads the page's widest line turned upside down with
+    confidence: then the page stands upside down in a script the model knows, and the
+    classifier's vote can be trusted without asking Tesseract (half a second, whatever the
+    page); Hebrew, which the classifier takes for Latin upside down, reads no better turned."""
+    widest = max(crops, key=lambda crop: crop.shape[1] / max(crop.shape[0], 1))
+    [(_text, score)], _ = engine.text_rec([cv2.rotate(widest, cv2.ROTATE_180)], False)
+    return score >= READS_WELL
 
 
 def _doubt(text: str, confidences: list[float]) -> float:
