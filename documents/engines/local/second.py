@@ -2,14 +2,16 @@
 
 Decided per block of text (a column, a caption), since one page can hold Greek beside Hebrew:
 - a block the bundled model read with low confidence is in a script it cannot read, or badly
-  printed: Tesseract's script detection names the script, and the configured languages of that
-  script (with the configured Latin ones, for the numbers and labels such text carries) read it;
-  the reading with the higher confidence wins;
-- a block the bundled model read confidently as Latin text is read again when OCR_LANGUAGES names
-  a Latin-alphabet language beyond English: the bundled alphabet lacks ø, ß, å, ñ... and the model
-  writes o, B, a, n in their place with full confidence.
+  printed: Tesseract's script detection names the script and the configured languages of that
+  script read it (lines the bundled model did read confidently, such as Latin labels in a Hebrew
+  column, keep its reading);
+- a block the bundled model read confidently as Latin text, with doubt on a letter that may stand
+  for one its alphabet lacks (ø, ß, å, ñ... which it writes as o, B, a, n), is read again when
+  OCR_LANGUAGES names a Latin-alphabet language beyond English, and such words are taken from
+  Tesseract's reading.
 Without Tesseract, or without a configured language for the script found, the bundled reading
-stays.
+stays. Tesseract also confirms the bundled classifier's vote to turn a page upside down when the
+page does not read well turned (see ocr.recognize).
 """
 
 from __future__ import annotations
