@@ -34,6 +34,7 @@ format: $(BIN)/.installed
 
 test-sqlite: $(BIN)/.installed
 	scripts/ensure_chromium.sh
+	scripts/ensure_tesseract.sh
 	DATABASE_URL= $(BIN)/python -m pytest
 
 # The queue, API and CLI suites again, on PostgreSQL.

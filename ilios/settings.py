@@ -204,6 +204,13 @@ OCR_ENGINE = config.choice("OCR_ENGINE", "auto", ("auto", *ENGINES))
 if OCR_ENGINE == "mistral" and not MISTRAL_API_KEY:
     raise ImproperlyConfigured("OCR_ENGINE=mistral needs MISTRAL_API_KEY")
 
+# --- Local engine: the languages its optional second recognizer (Tesseract) reads ------------
+# `eng+heb+ell`: Tesseract language packs, tried where the bundled recognizer cannot read a
+# script or its letters. Checked when the documents app starts (documents/engines/tesseract.py):
+# a malformed value stops start-up naming OCR_LANGUAGES; a missing pack is named in a warning,
+# and those pages are then read by the bundled recognizer alone.
+OCR_LANGUAGES = config.text("OCR_LANGUAGES", "eng")
+
 # --- Queue and workers ------------------------------------------------------------------------
 WORKER_COUNT = config.integer("WORKER_COUNT", 2, minimum=1, maximum=64)
 MAX_CONCURRENT_JOBS = config.integer("MAX_CONCURRENT_JOBS", 4, minimum=1, maximum=256)

@@ -19,9 +19,13 @@ import unicodedata
 from collections import Counter
 from pathlib import Path
 
-from bench import common
-from documents.engines.base import ConversionOptions
-from documents.engines.local import LocalEngine
+# The local engine as the Docker image ships it: Tesseract, where installed, reads what the
+# bundled recognizer cannot, in the languages the image configures (Dockerfile, OCR_LANGUAGES).
+os.environ.setdefault("OCR_LANGUAGES", "eng+deu+fra+spa+ita+por+nld+heb+ell+grc+hin+ara+rus")
+
+from bench import common  # noqa: E402
+from documents.engines.base import ConversionOptions  # noqa: E402
+from documents.engines.local import LocalEngine  # noqa: E402
 
 MIME_TYPES = {
     ".pdf": "application/pdf",

@@ -1,8 +1,9 @@
 """Plain geometry records shared by the text-layer and OCR paths.
 
-Coordinates are in points in the page's *visual* frame: origin at the top-left corner of the page
-as a reader sees it (after /Rotate), y growing downwards. Keeping one frame for both paths lets
-the layout and Markdown code ignore where the words came from.
+Coordinates are in points in the page's *reading* frame: origin at the top-left corner of the page
+as a reader sees it (after /Rotate, and turned or unmirrored so that its text runs left to right),
+y growing downwards. Keeping one frame for both paths lets the layout and Markdown code ignore
+where the words came from and which way the page was set.
 """
 
 from __future__ import annotations

@@ -17,19 +17,22 @@ from documents import limits
 from ..base import ConversionOptions, UnreadableDocument, select_pages
 from . import ocr
 from .pdf import PageContent
+from .second import SecondReader
 
 
-def image_pages(path: Path, options: ConversionOptions) -> list[PageContent]:
+def image_pages(
+    path: Path, options: ConversionOptions, second: SecondReader | None = None
+) -> list[PageContent]:
     try:
         indices = select_pages(options.pages, limits.image_page_count(path))
-        return [_ocr_frame(path, index) for index in indices]
+        return [_ocr_frame(path, index, second) for index in indices]
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as error:
         raise UnreadableDocument(f"not a readable image: {error}") from error
 
 
-def _ocr_frame(path: Path, index: int) -> PageContent:
+def _ocr_frame(path: Path, index: int, second: SecondReader | None) -> PageContent:
     pixels = np.asarray(_fitted_frame(path, index))
-    lines, (height, width) = ocr.recognize(np.ascontiguousarray(pixels[:, :, ::-1]))
+    lines, (height, width) = ocr.recognize(np.ascontiguousarray(pixels[:, :, ::-1]), second=second)
     return PageContent(index, float(width), float(height), ocr.words_from_lines(lines, 1.0))
 
 

@@ -31,24 +31,34 @@ class HeadingStyle:
     body_size: float
     sized_levels: list[float]
     outlined: dict[int, int] = field(default_factory=dict)
+    prose: set[int] = field(default_factory=set)
     depth_sizes: dict[int, float] = field(default_factory=dict)
     offset: int = 0
     bold_marks_headings: bool = True
 
     @classmethod
     def from_lines(
-        cls, lines: list[Line], body_size: float, outlined: dict[int, int] | None = None
+        cls,
+        lines: list[Line],
+        body_size: float,
+        outlined: dict[int, int] | None = None,
+        prose: set[int] | None = None,
     ) -> HeadingStyle:
+        """`prose` holds the `id` of lines that read as part of a paragraph (see
+        `lines_in_paragraphs`): their font never makes them headings."""
         outlined = outlined or {}
+        prose = prose or set()
         sizes = sorted(
             {
                 round(line.size * 2) / 2
                 for line in lines
-                if line.size >= body_size * HEADING_SIZE_RATIO and _heading_text(line.text)
+                if line.size >= body_size * HEADING_SIZE_RATIO
+                and _heading_text(line.text)
+                and id(line) not in prose
             },
             reverse=True,
         )
-        style = cls(body_size, sizes[:5], outlined)
+        style = cls(body_size, sizes[:5], outlined, prose)
         bold = sum(len(line.text) for line in lines if line.bold)
         style.bold_marks_headings = bold < 0.5 * sum(len(line.text) for line in lines)
         if outlined:
@@ -86,7 +96,7 @@ class HeadingStyle:
         return min(self.offset + nearest + 1, 6)
 
     def _font_level(self, line: Line) -> int | None:
-        if not _heading_text(line.text):
+        if id(line) in self.prose or not _heading_text(line.text):
             return None
         if line.size >= self.body_size * HEADING_SIZE_RATIO:
             size = round(line.size * 2) / 2
@@ -103,6 +113,59 @@ class HeadingStyle:
         ):
             return min(len(self.sized_levels) + 1, 6)
         return None
+
+
+def lines_in_paragraphs(items: list) -> set[int]:
+    """The `id` of lines of a page that belong to a paragraph, whatever their font.
+
+    A heading is a line whose font sets it apart from the body text around it. So neither of
+    these is one: a line in another font inside a paragraph's flow (the line before it runs on
+    into it, without ending a sentence, and the lines on both sides share one font, as in a
+    paragraph where one line holds a taller symbol or an emphasised phrase), nor a line of a run
+    of three or more close lines in one font that holds more text than a heading does (a
+    paragraph set in bigger or bolder type).
+    """
+    lines = [item if isinstance(item, Line) else None for item in items]
+    found: set[int] = set()
+    run: list[Line] = []
+
+    def close_run() -> None:
+        if len(run) >= 3 and sum(len(line.text) for line in run) > MAX_HEADING_CHARS:
+            found.update(id(line) for line in run)
+        run.clear()
+
+    for index, line in enumerate(lines):
+        if line is None:
+            close_run()
+            continue
+        previous = lines[index - 1] if index else None
+        following = lines[index + 1] if index + 1 < len(lines) else None
+        if (
+            previous is not None
+            and following is not None
+            and _close(previous, line)
+            and _close(line, following)
+            and _same_font(previous, following)
+            and not _same_font(previous, line)
+            and not previous.text.rstrip().endswith(TERMINAL)
+        ):
+            found.add(id(line))
+        if run and not (_close(run[-1], line) and _same_font(run[-1], line)):
+            close_run()
+        run.append(line)
+    close_run()
+    return found
+
+
+def _close(upper: Line, lower: Line) -> bool:
+    """Two lines set one under the other as a paragraph sets its lines."""
+    gap = lower.top - upper.bottom
+    height = max(upper.height, lower.height, 1.0)
+    return -0.5 * height <= gap <= 0.5 * height and lower.x0 < upper.x1 and upper.x0 < lower.x1
+
+
+def _same_font(a: Line, b: Line) -> bool:
+    return abs(a.size - b.size) <= 0.12 * max(a.size, b.size, 1.0) and a.bold == b.bold
 
 
 def _heading_text(text: str) -> bool:

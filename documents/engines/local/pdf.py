@@ -23,17 +23,26 @@ from .furniture import remove_furniture
 from .geometry import Rule, Word
 from .layout import reading_order
 from .lines import body_size
-from .markdown import HeadingStyle, find_text_tables, render_page
+from .markdown import HeadingStyle, find_text_tables, lines_in_paragraphs, render_page
 from .outline import OutlineEntry, match_outline, read_outline
+from .second import SecondReader
 from .tables import find_ruled_tables
-from .textlayer import PageFrame, object_boxes, page_frame, read_rules, read_words
+from .textlayer import UPRIGHT, PageFrame, object_boxes, page_frame, read_rules, read_words
 
 OCR_DPI = 300
 FIGURE_OCR_DPI = 200
 MIN_TEXT_CHARS = 8
 FIGURE_MIN_SHARE = 0.04
 FIGURE_MIN_SIDE = 60.0
-FIGURE_MIN_TEXT_SHARE = 0.1
+# What reading pictures inside born-digital pages may cost (see ocr.PictureBudget): about half a
+# line of text per page of the document (some 30 ms on one core, where reading a page's text
+# layer takes about 12), and at least eight lines, pooled over the document and spent in page
+# order. A document with a few pictures of text has them read in full; one made of them converts
+# in about three times the time of its text layer, reading the titles and first lines of its
+# first pictures. A picture that fills most of its page is a scan, read in full.
+PICTURE_COLUMNS_PER_PAGE = 600
+PICTURE_COLUMNS_PER_DOCUMENT = 10000
+SCAN_SHARE = 0.7
 
 
 @dataclass
@@ -49,30 +58,42 @@ class PageContent:
 
 @dataclass
 class OcrJob:
-    """A rendered picture (page or figure) waiting for OCR, and where its words go on the page."""
+    """A rendered picture (page or figure) waiting for OCR, and where its words go on the page.
+
+    Pictures are rendered as a viewer sees the page (`left`, `top` in that frame); `frame` turns
+    the words they hold into the page's reading frame.
+    """
 
     image: np.ndarray
     scale: float
+    frame: PageFrame
     left: float = 0.0
     top: float = 0.0
     figure: bool = False
+    budgeted: bool = True
 
-    def run(self) -> list[Word]:
-        lines, _shape = ocr.recognize(
-            self.image,
-            upright=self.figure,
-            min_text_share=FIGURE_MIN_TEXT_SHARE if self.figure else 0.0,
-        )
+    def run(self, second: SecondReader | None, budget: ocr.PictureBudget) -> list[Word]:
+        """The picture's words: a whole page read with the `second` reader's help, a figure on
+        a born-digital page by the bundled model within the document's `budget` (unless it
+        fills the page: a scan that carries a few words of text layer, a stamp or a number)."""
+        if self.figure:
+            lines = ocr.read_picture(self.image, budget if self.budgeted else None)
+        else:
+            lines, _shape = ocr.recognize(self.image, second=second)
         words = ocr.words_from_lines(lines, self.scale)
         for word in words:
-            word.x0 += self.left
-            word.x1 += self.left
-            word.top += self.top
-            word.bottom += self.top
+            word.x0, word.top, word.x1, word.bottom = self.frame.turn(
+                word.x0 + self.left,
+                word.top + self.top,
+                word.x1 + self.left,
+                word.bottom + self.top,
+            )
         return words
 
 
-def convert_pdf(path: Path, options: ConversionOptions) -> list[tuple[int, str]]:
+def convert_pdf(
+    path: Path, options: ConversionOptions, second: SecondReader | None = None
+) -> list[tuple[int, str]]:
     with lock:
         document = open_pdf(path, options.password)
     try:
@@ -83,12 +104,15 @@ def convert_pdf(path: Path, options: ConversionOptions) -> list[tuple[int, str]]
             outline = read_outline(document)
             indices = limits.check_pdf_pages(document, options.pages)
         contents = []
+        budget = ocr.PictureBudget(
+            max(PICTURE_COLUMNS_PER_PAGE * len(indices), PICTURE_COLUMNS_PER_DOCUMENT)
+        )
         for index in indices:
             with lock:
-                content, jobs = _read_page(document, index, options.force_ocr)
+                content, jobs = _read_page(document, index, options.force_ocr, budget)
                 content.outline = [e.placed(content.frame) for e in outline.get(index, [])]
             for job in jobs:
-                content.words.extend(job.run())
+                content.words.extend(job.run(second, budget))
             contents.append(content)
     finally:
         with lock:
@@ -109,10 +133,12 @@ def render_document(contents: list[PageContent]) -> list[tuple[int, str]]:
         [content.outline for content in contents],
         [[item for item in items if hasattr(item, "cells")] for items in pages_items],
     )
+    prose = set().union(*(lines_in_paragraphs(items) for items in pages_items))
     style = HeadingStyle.from_lines(
         [line for items in pages_items for line in items if hasattr(line, "cells")],
         size,
         outlined,
+        prose,
     )
     return [
         (content.index, render_page(items, style))
@@ -121,28 +147,28 @@ def render_document(contents: list[PageContent]) -> list[tuple[int, str]]:
 
 
 def _read_page(
-    document: pdfium.PdfDocument, index: int, force_ocr: bool
+    document: pdfium.PdfDocument, index: int, force_ocr: bool, budget: ocr.PictureBudget
 ) -> tuple[PageContent, list[OcrJob]]:
-    """The page's text layer, or the pictures that OCR must read (rendered, not yet read)."""
+    """The page's text layer and the pictures on it that may hold text (none once the
+    document's picture budget is spent), or the page rendered for OCR (not yet read)."""
     try:
         page = document[index]
     except pdfium.PdfiumError as error:
         raise UnreadableDocument(f"page {index + 1} cannot be loaded: {error}") from error
     try:
         frame = page_frame(page)
-        width, height = frame.visual_size
-        content = PageContent(index, width, height, frame=frame)
         if not force_ocr:
             textpage = page.get_textpage()
             try:
-                words, _rotated = read_words(page, textpage, frame)
+                layer = read_words(page, textpage, frame)
             finally:
                 textpage.close()
-            if _usable(words):
-                content.words = words
+            if _usable(layer.words):
+                frame = layer.frame
+                content = PageContent(index, *frame.size, layer.words, frame=frame)
                 content.rules = read_rules(page, frame)
-                return content, _figure_jobs(page, frame, words)
-        return content, [_render(page, None, OCR_DPI)]
+                return content, _figure_jobs(page, frame, layer.words) if budget.columns > 0 else []
+        return PageContent(index, *frame.size, frame=frame), [_render(page, frame, None, OCR_DPI)]
     finally:
         page.close()
 
@@ -156,42 +182,49 @@ def _usable(words: list[Word]) -> bool:
     return junk < 0.3 * len(text)
 
 
-def _figure_jobs(page, frame, words: list[Word]) -> list[OcrJob]:
+def _figure_jobs(page, frame: PageFrame, words: list[Word]) -> list[OcrJob]:
     """The large pictures that no text-layer word overlaps: scanned figures, charts of text.
 
     They share the page's render budget: forty pictures stacked on one page are not forty pages.
     """
-    width, height = frame.visual_size
+    width, height = frame.viewer_size
     found: list[tuple[float, float, float, float]] = []
-    for _, (x0, y0, x1, y1) in object_boxes(page, frame, pdfium_c.FPDF_PAGEOBJ_IMAGE):
+    viewer = frame.oriented(UPRIGHT)
+    for _, (x0, y0, x1, y1) in object_boxes(page, viewer, pdfium_c.FPDF_PAGEOBJ_IMAGE):
         x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)
         if min(x1 - x0, y1 - y0) < FIGURE_MIN_SIDE:
             continue
         if (x1 - x0) * (y1 - y0) < FIGURE_MIN_SHARE * width * height:
             continue
-        if any(x0 <= (w.x0 + w.x1) / 2 <= x1 and y0 <= w.middle <= y1 for w in words):
+        left, top, right, bottom = frame.turn(x0, y0, x1, y1)
+        if any(left <= (w.x0 + w.x1) / 2 <= right and top <= w.middle <= bottom for w in words):
             continue
         found.append((x0, y0, x1, y1))
     area = sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in found)
-    return [_render(page, region, FIGURE_OCR_DPI, area) for region in found]
+    jobs = []
+    for x0, y0, x1, y1 in found:
+        job = _render(page, frame, (x0, y0, x1, y1), FIGURE_OCR_DPI, area)
+        job.budgeted = (x1 - x0) * (y1 - y0) < SCAN_SHARE * width * height
+        jobs.append(job)
+    return jobs
 
 
-def _render(page, region, dpi: int, shared_area: float | None = None) -> OcrJob:
-    """Render the page (or one figure on it) for OCR; its words will come back in points.
+def _render(page, frame: PageFrame, region, dpi: int, shared_area: float | None = None) -> OcrJob:
+    """Render the page (or one figure on it, a box as the viewer sees it) for OCR.
 
-    Whole scanned pages need 300 dpi to keep word spaces in body text. Figures are read at 200
-    dpi (150 dpi loses a third of the word spaces of 10-point type), upright, and only when
-    text covers a tenth of them at least: pictures of text run at 40-60 %, a labelled diagram at
-    about 3 %.
+    Whole scanned pages need 300 dpi to keep word spaces in body text. Figures are rendered once
+    at 200 dpi (150 dpi loses a third of the word spaces of 10-point type): text is found on a
+    small copy, lines are cut from this one. A huge page, or a page's figures together, are
+    rendered at a lower resolution to fit the render budget (`limits.render_scale`).
     """
     width, height = page.get_size()
     x0, y0, x1, y1 = region or (0, 0, width, height)
     scale = limits.render_scale(shared_area or (x1 - x0) * (y1 - y0), dpi)
     if region is None:
         bitmap = page.render(scale=scale, grayscale=False)
-        return OcrJob(_owned_bgr(bitmap), scale)
+        return OcrJob(_owned_bgr(bitmap), scale, frame)
     bitmap = page.render(scale=scale, crop=(x0, height - y1, width - x1, y0), grayscale=False)
-    return OcrJob(_owned_bgr(bitmap), scale, x0, y0, figure=True)
+    return OcrJob(_owned_bgr(bitmap), scale, frame, x0, y0, figure=True)
 
 
 def _owned_bgr(bitmap) -> np.ndarray:

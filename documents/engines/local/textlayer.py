@@ -11,6 +11,8 @@ import math
 import re
 import unicodedata
 from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import NamedTuple
 
 import pypdfium2.raw as pdfium_c
 
@@ -24,25 +26,95 @@ RTL_BIDI = {"R", "AL"}
 SEPARATOR_CODES = frozenset((0xA0, 0x2028, 0x2029, 0xFFFF))
 HYPHENATION_CODES = frozenset((0x02, 0xAD, 0xFFFE))
 DOT = 0x2E
+SPACE = 0x20
+ACCENT_CATEGORIES = frozenset(("Mn", "Sk", "Lm"))
+TRAILING_MARKS = frozenset(".,;:!?")
 LEADER_RE = re.compile(r"^[.·…_]{2,}$")
 RULE_THICKNESS = 2.5
 RULE_MIN_LENGTH = 6.0
 
 
-class PageFrame:
-    """Maps PDF user space (y up, unrotated) to the visual frame (y down, after /Rotate)."""
+class Orientation(NamedTuple):
+    """Which way a page's lines run, in the visual frame (y down): `flow` is the direction of
+    reading along a line, `up` the direction from baseline to cap height, both unit vectors along
+    an axis. Upright text flows (1, 0) with up (0, -1); a mirrored line flows (-1, 0) with the
+    same up, so the pair tells a mirror from a half turn (which flips both)."""
 
-    def __init__(self, width: float, height: float, rotation: int):
-        self.width, self.height, self.rotation = width, height, rotation % 360
+    flow: tuple[int, int] = (1, 0)
+    up: tuple[int, int] = (0, -1)
 
     @property
-    def visual_size(self) -> tuple[float, float]:
+    def mirrored(self) -> bool:
+        (fx, fy), (ux, uy) = self.flow, self.up
+        return fx * uy - fy * ux > 0
+
+    def box(self, x0: float, top: float, x1: float, bottom: float):
+        """A visual box in the frame where this orientation reads left to right, top to bottom
+        (up to a translation: the frame's origin is fixed by `PageFrame`)."""
+        (fx, fy), (ux, uy) = self.flow, self.up
+        a, b = (fx * x0, fx * x1) if fx else (fy * top, fy * bottom)
+        c, d = (-ux * x0, -ux * x1) if ux else (-uy * top, -uy * bottom)
+        return min(a, b), min(c, d), max(a, b), max(c, d)
+
+
+UPRIGHT = Orientation()
+
+
+def orientation_of(a: float, b: float, c: float, d: float, rotation: int) -> Orientation:
+    """The orientation of a glyph whose user-space matrix is (a b c d) on a page with /Rotate.
+
+    The glyph's x axis is its flow; its up is the x axis turned a quarter counter-clockwise, or
+    clockwise when the matrix mirrors (negative determinant). Both are taken to the visual frame
+    and snapped to the nearest axis (a slanted italic still reads along its baseline).
+    """
+    mirrored = a * d - b * c < 0
+    up = (b, -a) if mirrored else (-b, a)
+    return Orientation(_to_visual_axis(a, b, rotation), _to_visual_axis(*up, rotation))
+
+
+def _to_visual_axis(x: float, y: float, rotation: int) -> tuple[int, int]:
+    if rotation == 90:
+        x, y = y, x
+    elif rotation == 180:
+        x, y = -x, y
+    elif rotation == 270:
+        x, y = -y, -x
+    else:
+        y = -y
+    if abs(x) >= abs(y):
+        return (1 if x >= 0 else -1, 0)
+    return (0, 1 if y >= 0 else -1)
+
+
+class PageFrame:
+    """Maps PDF user space (y up, unrotated) to the frame layout works in: the visual frame
+    (y down, after /Rotate), turned so that the page's text reads left to right, top to bottom.
+
+    `orientation` is how the page's text runs in the visual frame; a page whose text is turned
+    (by /Rotate or by its text matrices) or mirrored is read as if it had been turned upright.
+    """
+
+    def __init__(
+        self, width: float, height: float, rotation: int, orientation: Orientation = UPRIGHT
+    ):
+        self.width, self.height, self.rotation = width, height, rotation % 360
+        self.orientation = orientation
+        x0, y0, x1, y1 = orientation.box(0.0, 0.0, *self.viewer_size)
+        self._origin = (x0, y0)
+        self.size = (x1 - x0, y1 - y0)
+
+    def oriented(self, orientation: Orientation) -> PageFrame:
+        return PageFrame(self.width, self.height, self.rotation, orientation)
+
+    @property
+    def viewer_size(self) -> tuple[float, float]:
+        """Width and height as a viewer shows the page (after /Rotate, before any turn)."""
         if self.rotation in (90, 270):
             return self.height, self.width
         return self.width, self.height
 
-    def box(self, left: float, bottom: float, right: float, top: float):
-        """(x0, top, x1, bottom) of a user-space box in the visual frame."""
+    def viewer_box(self, left: float, bottom: float, right: float, top: float):
+        """(x0, top, x1, bottom) of a user-space box as a viewer sees it (after /Rotate)."""
         w, h = self.width, self.height
         if self.rotation == 90:
             return bottom, left, top, right
@@ -51,6 +123,18 @@ class PageFrame:
         if self.rotation == 270:
             return h - top, w - right, h - bottom, w - left
         return left, h - top, right, h - bottom
+
+    def turn(self, x0: float, top: float, x1: float, bottom: float):
+        """A box as the viewer sees it, in this frame."""
+        if self.orientation == UPRIGHT:
+            return x0, top, x1, bottom
+        a, b, c, d = self.orientation.box(x0, top, x1, bottom)
+        ox, oy = self._origin
+        return a - ox, b - oy, c - ox, d - oy
+
+    def box(self, left: float, bottom: float, right: float, top: float):
+        """(x0, top, x1, bottom) of a user-space box in this frame."""
+        return self.turn(*self.viewer_box(left, bottom, right, top))
 
 
 def page_frame(page) -> PageFrame:
@@ -93,13 +177,26 @@ class _FontStyles:
         return found
 
 
-def read_words(page, textpage, frame: PageFrame) -> tuple[list[Word], list[Word]]:
-    """Words of the page in content order: (upright words, words rotated against the page).
+@dataclass
+class TextLayer:
+    """A page's words in its reading frame (words that run another way, such as a vertical
+    margin note on an upright page, are left out)."""
+
+    frame: PageFrame
+    words: list[Word]
+
+
+def read_words(page, textpage, frame: PageFrame) -> TextLayer:
+    """The page's words in content order, in the frame of the way most of its text runs.
 
     A word ends at whitespace, at a control or generated character, at a dot leader (runs of
     dots that fill table cells are dropped), or where the next glyph jumps away: a new line, or a
     gap wider than a narrow space, since PDFs often place table cells with no space between them.
-    Hyphenation marks (soft hyphen, U+FFFE) end a word with "-" so paragraphs can rejoin it.
+    Each word is followed in its own glyphs' orientation, so a line turned a quarter or mirrored
+    is cut the same way as an upright one; glyphs that step backwards along the line (a mirrored
+    line stored from its end, a right-to-left word stored in reading order) are put back in
+    left-to-right order. Hyphenation marks (soft hyphen, U+FFFE) end a word with "-" so
+    paragraphs can rejoin it.
     """
     raw_tp = textpage.raw
     count = pdfium_c.FPDFText_CountChars(raw_tp)
@@ -107,39 +204,37 @@ def read_words(page, textpage, frame: PageFrame) -> tuple[list[Word], list[Word]
     matrix = ctypes.byref(matrix_struct := pdfium_c.FS_MATRIX())
     get_unicode = pdfium_c.FPDFText_GetUnicode
     get_box = pdfium_c.FPDFText_GetLooseCharBox
+    is_generated = pdfium_c.FPDFText_IsGenerated
     styles = _FontStyles(raw_tp)
-    upright_angle = frame.rotation
-    upright: list[Word] = []
-    rotated: list[Word] = []
+    rotation = frame.rotation
+    page_height = frame.height
+    to_viewer = frame.viewer_box
+    orientations: dict[tuple[float, float, float, float], Orientation] = {}
+    found: list[tuple[Word, Orientation]] = []
 
     chars: list[str] = []
     first = -1
+    orientation = UPRIGHT
+    upright = True
+    backwards = False
+    size = 0.0
     x0 = top = x1 = bottom = 0.0
-    prev_x1 = prev_top = prev_bottom = 0.0
-    to_visual = frame.box
+    p_x0 = p_top = p_x1 = p_bottom = 0.0
 
     def flush() -> None:
         if not chars:
             return
-        text = "".join(chars)
-        if LEADER_RE.match(text):
-            chars.clear()
-            return
-        pdfium_c.FPDFText_GetMatrix(raw_tp, first, matrix)
-        scale = math.sqrt(
-            abs(matrix_struct.a * matrix_struct.d - matrix_struct.b * matrix_struct.c)
-        )
-        size = pdfium_c.FPDFText_GetFontSize(raw_tp, first) * scale
-        angle = round(math.degrees(pdfium_c.FPDFText_GetCharAngle(raw_tp, first)))
-        bold, italic = styles.style(first)
-        word = Word(_logical_order(text), x0, top, x1, bottom, size, bold, italic)
-        if _angle_distance(angle + upright_angle, 0) <= 5:
-            upright.append(word)
-        else:
-            rotated.append(word)
+        text = "".join(reversed(chars) if backwards else chars)
         chars.clear()
+        if LEADER_RE.match(text):
+            return
+        bold, italic = styles.style(first)
+        found.append(
+            (Word(_logical_order(text), x0, top, x1, bottom, size, bold, italic), orientation)
+        )
 
     in_leader = False
+    guessed_space = False
     for index in range(count):
         code = get_unicode(raw_tp, index)
         if code == DOT:
@@ -156,35 +251,114 @@ def read_words(page, textpage, frame: PageFrame) -> tuple[list[Word], list[Word]
             flush()
             continue
         if code <= 32 or code in SEPARATOR_CODES:
-            flush()
+            if code == SPACE and chars and is_generated(raw_tp, index) == 1:
+                guessed_space = True
+            else:
+                flush()
             continue
         get_box(raw_tp, index, rect)
-        c_x0, c_top, c_x1, c_bottom = to_visual(
-            rect_struct.left, rect_struct.bottom, rect_struct.right, rect_struct.top
-        )
+        if rotation:
+            box = to_viewer(
+                rect_struct.left, rect_struct.bottom, rect_struct.right, rect_struct.top
+            )
+        else:
+            box = (
+                rect_struct.left,
+                page_height - rect_struct.top,
+                rect_struct.right,
+                page_height - rect_struct.bottom,
+            )
+        c_x0, _c_top, c_x1, c_bottom = box if upright else orientation.box(*box)
         if chars:
-            height = max(prev_bottom - prev_top, 1.0)
-            if (
-                abs(c_bottom - prev_bottom) > height * 0.5
-                or c_x0 - prev_x1 > height * 0.25
-                or prev_x1 - c_x0 > height * 1.5
-            ):
+            # Does this glyph (in its word's frame) continue the word after the previous one?
+            height = p_bottom - p_top if p_bottom - p_top > 1.0 else 1.0
+            if abs(c_bottom - p_bottom) > height * 0.5:
                 flush()
+            elif backwards:
+                # Stored from its end, a line has no space characters and PDFium's guessed
+                # spaces are unreliable: geometry alone tells words apart (a word space is a
+                # quarter em at least, and glyphs of one word touch).
+                gap = p_x0 - c_x1
+                if (
+                    gap > height * 0.15
+                    or -gap > height * 1.5
+                    or guessed_space
+                    and gap > height * 0.1
+                ):
+                    flush()
+            elif (
+                len(chars) == 1
+                and c_x1 <= p_x0 + height * 0.1
+                and p_x0 - c_x1 <= (height * 0.1 if guessed_space else height * 0.25)
+                and unicodedata.category(chars[0]) not in ACCENT_CATEGORIES
+            ):
+                # The second glyph sits wholly before the first: the word is stored backwards
+                # (an accent set over its letter before it, a spacing tilde, is no such first).
+                backwards = True
+            elif guessed_space or c_x0 - p_x1 > height * 0.25 or p_x1 - c_x0 > height * 1.5:
+                flush()
+        guessed_space = False
         if not chars:
             first = index
-            x0, top, x1, bottom = c_x0, c_top, c_x1, c_bottom
+            pdfium_c.FPDFText_GetMatrix(raw_tp, index, matrix)
+            m = matrix_struct
+            key = (m.a, m.b, m.c, m.d)
+            orientation = orientations.get(key) or orientations.setdefault(
+                key, orientation_of(*key, rotation)
+            )
+            upright = orientation == UPRIGHT
+            c_x0, _c_top, c_x1, c_bottom = box if upright else orientation.box(*box)
+            scale = math.sqrt(abs(m.a * m.d - m.b * m.c))
+            size = pdfium_c.FPDFText_GetFontSize(raw_tp, index) * scale
+            backwards = False
+            x0, top, x1, bottom = box
         else:
-            x0, top = min(x0, c_x0), min(top, c_top)
-            x1, bottom = max(x1, c_x1), max(bottom, c_bottom)
+            if box[0] < x0:
+                x0 = box[0]
+            if box[1] < top:
+                top = box[1]
+            if box[2] > x1:
+                x1 = box[2]
+            if box[3] > bottom:
+                bottom = box[3]
         chars.append(chr(code))
-        prev_x1, prev_top, prev_bottom = c_x1, c_top, c_bottom
+        p_x0, p_top, p_x1, p_bottom = c_x0, _c_top, c_x1, c_bottom
     flush()
-    return upright, rotated
+    return _in_main_orientation(frame, found)
 
 
-def _angle_distance(a: int, b: int) -> int:
-    diff = abs(a - b) % 360
-    return min(diff, 360 - diff)
+def _in_main_orientation(frame: PageFrame, found: list[tuple[Word, Orientation]]) -> TextLayer:
+    """Turn the page's frame to the orientation most of its characters have."""
+    weights: dict[Orientation, int] = {}
+    for word, orientation in found:
+        weights[orientation] = weights.get(orientation, 0) + len(word.text)
+    main = max(weights, key=weights.__getitem__) if weights else UPRIGHT
+    words = [word for word, orientation in found if orientation == main]
+    if main.mirrored and _reads_backwards(words):
+        main = Orientation((-main.flow[0], -main.flow[1]), main.up)
+        for word in words:
+            word.text = word.text[::-1]
+    frame = frame.oriented(main)
+    for word in words:
+        word.x0, word.top, word.x1, word.bottom = frame.turn(
+            word.x0, word.top, word.x1, word.bottom
+        )
+    return TextLayer(frame, words)
+
+
+def _reads_backwards(words: list[Word]) -> bool:
+    """Mirrored glyphs whose words read backwards along their own flow: each glyph was flipped
+    in place and the line stored from its end, so a viewer reads it left to right, and every word
+    must be turned round. Told by where punctuation and capitals fall: sentence marks end words
+    and capitals start them, in any alphabet that has them."""
+    ahead = behind = 0
+    for word in words:
+        text = word.text
+        if len(text) < 2:
+            continue
+        ahead += (text[-1] in TRAILING_MARKS) + (text[0].isupper() and text[1:].islower())
+        behind += (text[0] in TRAILING_MARKS) + (text[-1].isupper() and text[:-1].islower())
+    return behind > ahead
 
 
 def _logical_order(text: str) -> str:
@@ -217,7 +391,7 @@ def read_rules(page, frame: PageFrame) -> list[Rule]:
     Rectangles nearly as large as the page are backgrounds or page borders, not table cells.
     """
     rules: list[Rule] = []
-    page_width, page_height = frame.visual_size
+    page_width, page_height = frame.size
     for obj, (x0, y0, x1, y1) in object_boxes(page, frame, pdfium_c.FPDF_PAGEOBJ_PATH):
         width, height = x1 - x0, y1 - y0
         if max(width, height) < RULE_MIN_LENGTH:

@@ -1,0 +1,80 @@
+"""Headings come from a line's font set apart from the body text around it, never from a line
+of a paragraph, however that paragraph is set (issue 14)."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+
+from documents.engines.base import ConversionOptions
+from documents.engines.local import LocalEngine
+
+from .made import FIRST_PARAGRAPH, SECOND_PARAGRAPH, PdfMaker, flat, paragraph_lines
+
+BODY = 10.0
+
+
+def convert(tmp_path, pages) -> list[str]:
+    maker = PdfMaker()
+    for lines in pages:
+        maker.page(lines)
+    path = maker.save(tmp_path / "headings.pdf")
+    result = LocalEngine().convert(path, "application/pdf", ConversionOptions())
+    return [page.markdown for page in result.pages]
+
+
+def headings(markdown: str) -> list[str]:
+    return re.findall(r"^#{1,6} (.+)$", markdown, re.MULTILINE)
+
+
+def body_page():
+    return paragraph_lines([FIRST_PARAGRAPH, SECOND_PARAGRAPH], size=BODY)
+
+
+def test_a_paragraph_set_in_bigger_type_than_the_body_has_no_heading(tmp_path):
+    large = paragraph_lines([SECOND_PARAGRAPH], size=BODY * 1.4, width=60)
+
+    pages = convert(tmp_path, [body_page(), body_page(), large])
+
+    assert headings(pages[2]) == []
+    assert SECOND_PARAGRAPH in flat(pages[2])
+
+
+def test_a_bold_paragraph_has_no_heading(tmp_path):
+    bold = paragraph_lines([SECOND_PARAGRAPH], size=BODY, font="Helvetica-Bold")
+
+    pages = convert(tmp_path, [body_page(), bold])
+
+    assert headings(pages[1]) == []
+
+
+def test_a_line_in_bigger_type_inside_a_paragraph_is_no_heading(tmp_path):
+    lines = paragraph_lines([SECOND_PARAGRAPH], size=BODY, width=40)
+    text, x, top, _size, font = lines[2]
+    assert not text.endswith((",", "."))
+    lines[2] = (text, x, top, BODY * 1.3, font)
+
+    pages = convert(tmp_path, [body_page(), lines])
+
+    assert headings(pages[1]) == []
+    assert flat(pages[1]) == SECOND_PARAGRAPH
+
+
+def test_a_line_in_bigger_type_above_the_body_is_a_heading(tmp_path):
+    title = [("Harbour pilots at work", 72.0, 70.0, BODY * 1.6, "Helvetica-Bold")]
+
+    pages = convert(tmp_path, [title + body_page()])
+
+    assert headings(pages[0]) == ["Harbour pilots at work"]
+
+
+def test_a_heading_wrapped_over_two_lines_stays_one_heading(tmp_path):
+    title = "What the harbour pilots record in their logbooks before every crossing"
+    lines = [
+        (line, 72.0, 50.0 + 20.0 * index, BODY * 1.6, "Helvetica-Bold")
+        for index, line in enumerate(textwrap.wrap(title, 45))
+    ]
+
+    pages = convert(tmp_path, [lines + body_page()])
+
+    assert headings(pages[0]) == [title]

@@ -1,0 +1,56 @@
+"""Pictures of text inside born-digital pages: read when a document has a few, read on a budget
+when it is made of them, so conversion stays close to the speed of its text layer (issue 14)."""
+
+from __future__ import annotations
+
+from documents.engines.base import ConversionOptions
+from documents.engines.local import LocalEngine
+
+from .made import PdfMaker, flat, text_picture, word_recall
+
+FONT = "dejavu/DejaVuSans.ttf"
+NOTICE = [
+    "Dispatch is not permitted with both autopilot systems inoperative.",
+    "The speed trim function must be operative for dispatch.",
+    "Both control wheel trim switch systems must be operative.",
+]
+BODY = "This page holds a figure that the text layer does not repeat."
+
+
+def convert(tmp_path, pages) -> list[str]:
+    maker = PdfMaker()
+    for pictures in pages:
+        maker.page([(BODY, 72.0, 700.0, 11.0, "Helvetica")], pictures=pictures)
+    path = maker.save(tmp_path / "pictures.pdf")
+    result = LocalEngine("eng").convert(path, "application/pdf", ConversionOptions())
+    return [page.markdown for page in result.pages]
+
+
+def test_a_picture_of_text_on_a_born_digital_page_is_read(tmp_path):
+    picture = text_picture(NOTICE, FONT)
+
+    [page] = convert(tmp_path, [[(picture, 72.0, 120.0, 450.0)]])
+
+    assert BODY in flat(page)
+    assert word_recall(" ".join(NOTICE), page) >= 0.95
+
+
+def test_a_document_made_of_pictures_of_text_reads_its_first_pictures_only(tmp_path):
+    picture = text_picture(NOTICE * 4, FONT)
+    pages = [[(text_picture([f"Figure {n} of the provisions"], FONT), 72.0, 100.0, 300.0),
+              (picture, 72.0, 160.0, 450.0)] for n in range(1, 13)]  # fmt: skip
+
+    markdown = convert(tmp_path, pages)
+
+    assert "Figure 1 of the provisions" in flat(markdown[0])
+    assert word_recall(" ".join(NOTICE), markdown[0]) >= 0.95
+    assert all(BODY in flat(page) for page in markdown)
+    assert not any("autopilot" in page for page in markdown[-4:])
+
+
+def test_a_picture_repeated_on_every_page_is_read_on_every_page(tmp_path):
+    picture = text_picture(NOTICE * 2, FONT)
+
+    markdown = convert(tmp_path, [[(picture, 72.0, 120.0, 450.0)]] * 8)
+
+    assert all(word_recall(" ".join(NOTICE), page) >= 0.95 for page in markdown)
