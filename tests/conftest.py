@@ -34,6 +34,12 @@ def fixture_upload(name: str) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, (FIXTURES / name).read_bytes())
 
 
+def padded_pdf(size: int) -> bytes:
+    """A real corpus PDF grown past `size` with a trailing comment, which readers ignore."""
+    pdf = (FIXTURES / "minimal-document.pdf").read_bytes()
+    return pdf + b"\n%" + b"x" * (size - len(pdf)) + b"\n"
+
+
 def wait_until(predicate, timeout: float = 30.0, interval: float = 0.05):
     """Poll a condition that another process makes true (real processes cannot be time-warped)."""
     deadline = time.monotonic() + timeout
