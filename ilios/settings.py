@@ -124,6 +124,23 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Database outages: reconnect, and notice a dead link in seconds ---------------------------
+# A connection the database dropped between requests (a restart, `pg_terminate_backend`) is
+# replaced before the next request uses it, instead of failing it. On PostgreSQL a host cut off
+# from the database learns so within about 30 s (TCP keepalives and tcp_user_timeout) rather
+# than waiting on a silent socket for many minutes; options given in DATABASE_URL win.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    DATABASES["default"]["OPTIONS"] = {
+        "connect_timeout": 10,
+        "keepalives": 1,
+        "keepalives_idle": 10,
+        "keepalives_interval": 5,
+        "keepalives_count": 3,
+        "tcp_user_timeout": 30_000,
+        **DATABASES["default"].get("OPTIONS", {}),
+    }
+
 # --- Storage: local files by default, S3 when S3_BUCKET is set --------------------------------
 S3_BUCKET = config.text("S3_BUCKET")
 S3_MULTIPART_THRESHOLD = config.size("S3_MULTIPART_THRESHOLD", 50 * 10**6)

@@ -63,9 +63,9 @@ def database_env() -> dict:
 
 
 class WorkerProcesses:
-    """A real `manage.py runworkers` in a child process."""
+    """A real `manage.py runworkers` in a child process; its log goes to `log` when given."""
 
-    def __init__(self, processes: int = 1, concurrency: int = 2, **env):
+    def __init__(self, processes: int = 1, concurrency: int = 2, log: Path | None = None, **env):
         self.env = {
             **os.environ,
             **database_env(),
@@ -81,10 +81,19 @@ class WorkerProcesses:
             f"--processes={processes}",
             f"--concurrency={concurrency}",
         ]
+        self.log = log
         self.process: subprocess.Popen | None = None
 
     def start(self) -> WorkerProcesses:
-        self.process = subprocess.Popen(self.args, env=self.env, cwd=REPO, start_new_session=True)
+        output = self.log.open("w") if self.log else None
+        self.process = subprocess.Popen(
+            self.args,
+            env=self.env,
+            cwd=REPO,
+            start_new_session=True,
+            stdout=output,
+            stderr=subprocess.STDOUT if output else None,
+        )
         return self
 
     def stop(self, timeout: float = 30) -> int:
@@ -99,7 +108,7 @@ class WorkerProcesses:
 
 @pytest.fixture
 def workers():
-    """Start real worker processes with `workers(processes=, concurrency=, **env)`."""
+    """Start real worker processes with `workers(processes=, concurrency=, log=, **env)`."""
     started: list[WorkerProcesses] = []
 
     def start(**kwargs) -> WorkerProcesses:

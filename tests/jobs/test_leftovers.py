@@ -21,7 +21,7 @@ from documents import leftovers, storage
 from documents.models import Document
 from fakes.mistral_server import FakeMistralServer
 from ilios.ids import new_id
-from tests.conftest import fixture_upload, wait_until
+from tests.conftest import FIXTURES, fixture_upload, wait_until
 from tests.s3 import start_moto, use_bucket
 
 HOURS = 3600
@@ -104,6 +104,40 @@ def test_an_archived_documents_original_that_could_not_be_deleted_is_swept(
     cleanup_orphans()
 
     assert not default_storage.exists(document.original)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
+def test_the_workers_maintenance_sweeps_what_killed_processes_left(make_document, workers):
+    kept = make_document(b"SLEEP=0")
+    old = time.time() - 3 * 24 * HOURS
+    os.utime(default_storage.path(kept.original), (old, old))
+    stale_temp = temp_file("tmpkilled.upload.pdf", age_seconds=2 * HOURS)
+    orphan = orphan_original(age_seconds=2 * 24 * HOURS)
+
+    workers(processes=1, concurrency=1, MAINTENANCE_INTERVAL=0.2)
+
+    wait_until(lambda: not stale_temp.exists() and not default_storage.exists(orphan))
+    wait_until(lambda: Document.objects.get(id=kept.id).status == "completed")
+    assert default_storage.exists(kept.original)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
+def test_decrypted_copies_left_by_an_earlier_version_are_removed_when_a_worker_starts(
+    make_document, workers
+):
+    kept = make_document(b"a referenced original")
+    originals_folder = Path(default_storage.path(kept.original)).parent
+    beside_the_original = originals_folder / ".decrypted-k2j4h1.pdf"
+    in_the_temp_folder = temp_file(".decrypted-9f8e7d.pdf")
+    for copy in (beside_the_original, in_the_temp_folder):
+        copy.write_bytes((FIXTURES / "minimal-document.pdf").read_bytes())
+
+    workers(processes=1, concurrency=1, MAINTENANCE_INTERVAL=0.2)
+
+    wait_until(lambda: not in_the_temp_folder.exists() and not beside_the_original.exists())
+    assert default_storage.exists(kept.original)
 
 
 def readable_copies_of_the_encrypted_pdf(directory: Path) -> list[Path]:
