@@ -217,6 +217,15 @@ JOB_MAX_ATTEMPTS = config.integer("JOB_MAX_ATTEMPTS", 3, minimum=1, maximum=100)
 
 # --- API --------------------------------------------------------------------------------------
 API_KEY = config.text("API_KEY")
+# A short key can be guessed online: refuse one at start, by position, never echoing it.
+API_KEY_MIN_LENGTH = 16
+for _number, _key in enumerate((k.strip() for k in API_KEY.split(",") if k.strip()), start=1):
+    if len(_key) < API_KEY_MIN_LENGTH:
+        raise ImproperlyConfigured(
+            f"API_KEY: key #{_number} has {len(_key)} characters; each key needs at least "
+            f"{API_KEY_MIN_LENGTH} (make one with: python -c 'import secrets; "
+            "print(secrets.token_urlsafe(32))')"
+        )
 THROTTLE_RATE = config.text("THROTTLE_RATE")  # e.g. 100/minute; empty = no throttling
 if THROTTLE_RATE and not re.fullmatch(
     r"\d+/(s|sec|second|m|min|minute|h|hour|d|day)", THROTTLE_RATE
