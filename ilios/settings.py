@@ -3,12 +3,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import os
 import re
 import secrets
+import tempfile
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.functional import lazy
 from dotenv import load_dotenv
 
 from ilios import config
@@ -22,23 +27,28 @@ UPLOAD_TEMP_DIR = DATA_DIR / "tmp"
 UPLOAD_TEMP_DIR.mkdir(parents=True, exist_ok=True)
 
 
-def _secret_key() -> str:
-    """The configured SECRET_KEY, or one generated once and kept in the data directory.
+@functools.cache
+def _generated_secret_key() -> str:
+    """A secret key generated on first use and kept in the data directory.
 
-    The embedded default must start with no configuration at all, yet sessions and signed values
-    must survive restarts and be shared by the API and the workers on the same machine.
+    The embedded default must start with no configuration at all, yet sessions, sealed
+    passwords and API-key hashes must survive restarts and be shared by the API and the workers
+    on one machine. The key is made when something first needs it, never on import: importing
+    the settings (as `collectstatic` does while a Docker image is built) creates nothing, so no
+    image carries a key that every container made from it would share. When several processes
+    start at once, the first link wins and the others read its key.
     """
-    configured = config.text("SECRET_KEY")
-    if configured:
-        return configured
     key_file = DATA_DIR / "secret_key"
     if not key_file.exists():
-        key_file.touch(mode=0o600)
-        key_file.write_text(secrets.token_urlsafe(50))
+        with tempfile.NamedTemporaryFile("w", dir=DATA_DIR, prefix=".secret_key-") as candidate:
+            candidate.write(secrets.token_urlsafe(50))  # mode 0600, as mkstemp creates it
+            candidate.flush()
+            with contextlib.suppress(FileExistsError):
+                os.link(candidate.name, key_file)
     return key_file.read_text().strip()
 
 
-SECRET_KEY = _secret_key()
+SECRET_KEY = config.text("SECRET_KEY") or lazy(_generated_secret_key, str)()
 DEBUG = config.boolean("DEBUG", False)
 ALLOWED_HOSTS = [h.strip() for h in config.text("ALLOWED_HOSTS", "*").split(",") if h.strip()]
 CSRF_TRUSTED_ORIGINS = [
