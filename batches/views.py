@@ -15,7 +15,7 @@ from batches.models import Batch
 from documents.models import Document
 from documents.serializers import QueuedConversionSerializer
 from documents.services import conversion_options
-from ilios.openapi import ERROR_RESPONSES, error_response
+from ilios.openapi import ERROR_RESPONSES, STORAGE_FULL, error_response
 
 
 class BatchSubmitSerializer(QueuedConversionSerializer):
@@ -73,6 +73,7 @@ class BatchSubmitView(APIView):
             ),
             **ERROR_RESPONSES,
             413: error_response,
+            507: STORAGE_FULL,
         },
     )
     def post(self, request):

@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from documents import retention, serializers, services, storage
 from documents.models import Document
 from ilios.errors import ApiError
-from ilios.openapi import ERROR_RESPONSES, error_response
+from ilios.openapi import ERROR_RESPONSES, STORAGE_FULL, error_response
 from jobs import queue
 
 FORMAT_PARAMETER = OpenApiParameter(
@@ -35,6 +35,7 @@ SUBMIT_SCHEMA = {
         413: error_response,
         415: error_response,
         422: error_response,
+        507: STORAGE_FULL,
     },
 }
 
@@ -65,7 +66,7 @@ class ConvertView(APIView):
             413: error_response,
             415: error_response,
             422: error_response,
-            503: OpenApiResponse(error_response, description="engine unavailable; retry later"),
+            507: STORAGE_FULL,
         },
     )
     def post(self, request):
