@@ -30,7 +30,7 @@ def alive(pid: int) -> bool:
 
 @pytest.fixture
 def worker(workers, tmp_path):
-    """One running worker process and its Worker row; its log is `worker.log`."""
+    """One running worker process: its Worker row, with `log` (the supervisor's output)."""
     log = tmp_path / "workers.log"
     runner = workers(processes=1, concurrency=2, log=log, HEARTBEAT_INTERVAL=0.2)
     [row] = wait_until(lambda: list(Worker.objects.filter(status=Worker.Status.ACTIVE)))
