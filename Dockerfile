@@ -6,6 +6,7 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY pyproject.toml ./
+COPY ilios_cli ./ilios_cli
 RUN pip install --no-cache-dir . && rm -rf /root/.cache
 COPY . .
 RUN python manage.py collectstatic --noinput --verbosity 0

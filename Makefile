@@ -5,7 +5,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 
 .PHONY: run test test-sqlite test-postgres lint format bench clean
 
-$(BIN)/.installed: pyproject.toml
+$(BIN)/.installed: pyproject.toml $(wildcard ilios_cli/*.py)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet ".[test]"
@@ -36,10 +36,10 @@ test-sqlite: $(BIN)/.installed
 	scripts/ensure_chromium.sh
 	DATABASE_URL= $(BIN)/python -m pytest
 
-# The queue and API suites again, on PostgreSQL.
+# The queue, API and CLI suites again, on PostgreSQL.
 test-postgres: $(BIN)/.installed
 	scripts/ensure_postgres.sh
-	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest tests/jobs tests/api
+	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest tests/jobs tests/api tests/cli
 
 bench: $(BIN)/.installed
 	$(BIN)/python -m bench.run $(if $(FULL),--full,--quick)

@@ -27,6 +27,9 @@ class Batch(models.Model):
     metadata = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     completed_at = models.DateTimeField(null=True, blank=True)
+    webhook_url = models.CharField(
+        max_length=2000, blank=True, help_text="Where its documents and its end are announced."
+    )
 
     class Meta:
         ordering = ["-id"]

@@ -7,18 +7,25 @@ from batches.models import Batch
 OPEN = (Batch.Status.PENDING, Batch.Status.PROCESSING)
 
 
-def document_finished(batch_id: str, succeeded: bool, now) -> None:
-    _count(batch_id, "completed_documents" if succeeded else "failed_documents", 1, now)
+def document_finished(batch_id: str, succeeded: bool, now) -> bool:
+    """Count a document's outcome; True when it was the batch's last (the batch just ended)."""
+    return _count(batch_id, "completed_documents" if succeeded else "failed_documents", 1, now)
 
 
-def documents_cancelled(batch_counts: dict[str, int], now) -> None:
-    """Documents of these batches were cancelled before conversion: {batch_id: how many}."""
-    for batch_id, count in batch_counts.items():
-        _count(batch_id, "cancelled_documents", count, now)
+def documents_cancelled(batch_counts: dict[str, int], now) -> list[str]:
+    """Documents of these batches were cancelled before conversion: {batch_id: how many}.
+
+    Returns the batches this ended."""
+    return [
+        batch_id
+        for batch_id, count in batch_counts.items()
+        if _count(batch_id, "cancelled_documents", count, now)
+    ]
 
 
-def _count(batch_id: str, counter: str, count: int, now) -> None:
-    """Add to one counter, then finish the batch once every document has an outcome.
+def _count(batch_id: str, counter: str, count: int, now) -> bool:
+    """Add to one counter, then finish the batch once every document has an outcome; True
+    when this call finished it (its webhook is due).
 
     A batch fails only when no document succeeded; one whose documents were all cancelled ends
     cancelled.
@@ -26,7 +33,7 @@ def _count(batch_id: str, counter: str, count: int, now) -> None:
     batch = Batch.objects.filter(id=batch_id)
     batch.update(**{counter: F(counter) + count})
     batch.filter(status=Batch.Status.PENDING).update(status=Batch.Status.PROCESSING)
-    batch.filter(
+    finished = batch.filter(
         status__in=OPEN,
         total_documents__lte=(
             F("completed_documents") + F("failed_documents") + F("cancelled_documents")
@@ -39,6 +46,7 @@ def _count(batch_id: str, counter: str, count: int, now) -> None:
         ),
         completed_at=now,
     )
+    return bool(finished)
 
 
 def documents_reopened(batch_counts: dict[str, int]) -> None:

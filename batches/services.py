@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import Count
 from django.utils import timezone
 
 from batches import progress
@@ -13,7 +12,7 @@ from documents.engines.base import ConversionOptions
 from documents.models import Document
 from ilios.errors import ApiError
 from jobs import payload as job_payload
-from jobs import queue
+from jobs import queue, webhooks
 
 
 def submit(
@@ -25,6 +24,7 @@ def submit(
     pages_text: str | None,
     retention_days: int,
     priority: int,
+    webhook_url: str = "",
 ) -> Batch:
     """Store every readable file, then create the batch, its documents and jobs at once.
 
@@ -38,6 +38,7 @@ def submit(
         priority=priority,
         retention_days=retention_days,
         created_at=timezone.now(),
+        webhook_url=webhook_url,
     )
     accepted, rejected = [], []
     try:
@@ -60,7 +61,8 @@ def submit(
             for document in accepted:
                 queue.enqueue(document, payload)
             for _ in rejected:
-                progress.document_finished(batch.id, succeeded=False, now=batch.created_at)
+                if progress.document_finished(batch.id, succeeded=False, now=batch.created_at):
+                    webhooks.announce_batch(batch.id, batch.created_at)  # every file refused
     except BaseException:
         for document in accepted:
             storage.delete_original(document.original)
@@ -79,17 +81,9 @@ def _document_for(upload, batch, api_key, engine, retention_days, priority) -> D
         batch=batch,
     )
     document.mime_type = document.mime_type or "application/octet-stream"
+    document.webhook_url = batch.webhook_url  # each document is announced as well as the batch
     document.set_expiry()
     return document
-
-
-def progress_of(batch: Batch) -> dict:
-    """Document counts by status, from one query, so they always add up to the total."""
-    counts = dict(batch.documents.values_list("status").annotate(n=Count("id")).order_by())
-    return {
-        "total": sum(counts.values()),
-        **{state: counts.get(state, 0) for state in Document.Status.values},
-    }
 
 
 def visible_batches(api_key):

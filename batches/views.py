@@ -11,10 +11,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from batches import export, services
-from batches.models import Batch
-from documents.models import Document
+from batches.status import batch_status_serializer, status_body
 from documents.serializers import QueuedConversionSerializer
-from documents.services import conversion_options
+from documents.services import conversion_options, webhook_target
+from ilios import idempotency
 from ilios.openapi import ERROR_RESPONSES, STORAGE_FULL, error_response
 
 
@@ -24,32 +24,12 @@ class BatchSubmitSerializer(QueuedConversionSerializer):
     )
 
 
-progress_serializer = inline_serializer(
-    "BatchProgress",
-    fields={
-        "total": serializers.IntegerField(),
-        **{state: serializers.IntegerField() for state in Document.Status.values},
-    },
-)
-
-batch_status_serializer = inline_serializer(
-    "BatchStatus",
-    fields={
-        "batchId": serializers.CharField(),
-        "status": serializers.ChoiceField(choices=Batch.Status.choices),
-        "progress": progress_serializer,
-        "createdAt": serializers.DateTimeField(),
-        "completedAt": serializers.DateTimeField(allow_null=True),
-        "downloadUrl": serializers.CharField(allow_null=True),
-    },
-)
-
-
 class BatchSubmitView(APIView):
     @extend_schema(
         operation_id="submit_batch",
         summary="Submit many files for asynchronous conversion as one batch",
         request={"multipart/form-data": BatchSubmitSerializer},
+        parameters=[idempotency.PARAMETER],
         responses={
             202: inline_serializer(
                 "SubmittedBatch",
@@ -73,9 +53,11 @@ class BatchSubmitView(APIView):
             ),
             **ERROR_RESPONSES,
             413: error_response,
+            **idempotency.RESPONSES,
             507: STORAGE_FULL,
         },
     )
+    @idempotency.idempotent
     def post(self, request):
         form = BatchSubmitSerializer(data=request.data)
         form.is_valid(raise_exception=True)
@@ -88,6 +70,7 @@ class BatchSubmitView(APIView):
             pages_text=pages_text,
             retention_days=form.validated_data["retentionDays"],
             priority=form.validated_data["priority"],
+            webhook_url=webhook_target(form.validated_data, request.auth),
         )
         documents = [
             {
@@ -120,18 +103,6 @@ class BatchStatusView(APIView):
     def get(self, request, batch_id):
         batch = get_object_or_404(services.visible_batches(request.auth), id=batch_id)
         return Response(status_body(batch))
-
-
-def status_body(batch: Batch) -> dict:
-    finished = batch.status not in (Batch.Status.PENDING, Batch.Status.PROCESSING)
-    return {
-        "batchId": batch.id,
-        "status": batch.status,
-        "progress": services.progress_of(batch),
-        "createdAt": batch.created_at,
-        "completedAt": batch.completed_at,
-        "downloadUrl": f"/v1/batch/download/{batch.id}" if finished else None,
-    }
 
 
 class BatchView(APIView):

@@ -1,6 +1,7 @@
 """Queue throughput of Ilios: drain N ready jobs of the no-op engine with `runworkers`.
 
     .venv/bin/python -m bench.ilios_queue --db sqlite|postgres --processes 2 --jobs 5000
+    .venv/bin/python -m bench.ilios_queue --db sqlite --encrypted ...   # SQLCipher, a fixed key
 
 Each run starts from empty tables, inserts N documents with their pending jobs, starts
 `manage.py runworkers --processes P --concurrency C` and waits until every job is completed.
@@ -20,13 +21,15 @@ from pathlib import Path
 from bench import common
 
 
-def configure(db: str, data_dir: Path) -> dict:
+def configure(db: str, data_dir: Path, encrypted: bool) -> dict:
     """Environment for this process and the workers it starts."""
     env = {"DJANGO_SETTINGS_MODULE": "bench.settings", "DATA_DIR": str(data_dir)}
     if db == "postgres":
         env.update(DATABASE_URL=common.pg_url())
     else:
         env.update(DATABASE_URL="", LOCAL_DB_PATH=str(data_dir / "ilios.db"))
+    if encrypted:
+        env.update(DB_ENCRYPTION_KEY="bench queue key")
     env.update(OCR_ENGINE="local", LOG_LEVEL="WARNING")
     os.environ.update(env)
     return env
@@ -151,11 +154,15 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=5000)
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=300)
+    parser.add_argument("--encrypted", action="store_true", help="SQLite with DB_ENCRYPTION_KEY")
     args = parser.parse_args()
+    if args.encrypted and args.db != "sqlite":
+        parser.error("--encrypted applies to --db sqlite")
 
-    data_dir = common.OUT / f"queue-{args.db}"
+    name = f"{args.db}-encrypted" if args.encrypted else args.db
+    data_dir = common.OUT / f"queue-{name}"
     data_dir.mkdir(parents=True, exist_ok=True)
-    env = configure(args.db, data_dir)
+    env = configure(args.db, data_dir, args.encrypted)
     reset_database(args.db, data_dir)
 
     import django
@@ -165,13 +172,14 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     runs = []
     for run in range(args.runs):
-        log = common.OUT / f"queue-ilios-{args.db}-p{args.processes}-run{run}.log"
+        log = common.OUT / f"queue-ilios-{name}-p{args.processes}-run{run}.log"
         runs.append(drain(env, args.jobs, args.processes, args.concurrency, log, args.timeout))
         print(f"run {run}: {runs[-1]}", flush=True)
     common.emit(
         {
             "system": "ilios",
             "db": args.db,
+            "encrypted": args.encrypted,
             "processes": args.processes,
             "concurrency": args.concurrency,
             "jobs": args.jobs,

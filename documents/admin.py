@@ -5,10 +5,10 @@ from django.utils.html import format_html, format_html_join
 
 from documents import retention
 from documents.models import Document
-from ilios.admin_support import change_link
+from ilios.admin_support import change_link, changelist_link
 from jobs import queue
 from jobs.admin import RetryFailedMixin
-from jobs.models import Job
+from jobs.models import Delivery, Job
 from usage.money import dollars
 
 CONTENT_PREVIEW_CHARS = 3000
@@ -39,7 +39,7 @@ class DocumentAdmin(RetryFailedMixin):
     list_select_related = ("api_key",)
     fieldsets = (
         (None, {"fields": ("id", "file_name", "status", "error", "engine", "priority")}),
-        ("Links", {"fields": ("api_key", "batch_link", "jobs", "usage")}),
+        ("Links", {"fields": ("api_key", "batch_link", "jobs", "usage", "webhooks")}),
         ("File", {"fields": ("mime_type", "file_size", "sha256", "original")}),
         ("Result", {"fields": ("pages", "metadata", "content_preview")}),
         (
@@ -55,7 +55,7 @@ class DocumentAdmin(RetryFailedMixin):
             },
         ),
     )
-    readonly_fields = ("batch_link", "jobs", "usage", "content_preview")
+    readonly_fields = ("batch_link", "jobs", "usage", "webhooks", "content_preview")
     actions = ("retry_failed", "cancel_pending", "archive_now")
 
     @admin.display(description="batch", ordering="batch")
@@ -77,6 +77,12 @@ class DocumentAdmin(RetryFailedMixin):
         if record is None:
             return "—"
         return change_link(record, f"{record.pages} page(s), {dollars(record.total_cost_micros)}")
+
+    @admin.display(description="webhooks")
+    def webhooks(self, document):
+        if not document.webhook_url:
+            return "—"
+        return changelist_link(Delivery, document.webhook_url, document__id__exact=document.pk)
 
     @admin.display(description="content (start)")
     def content_preview(self, document):

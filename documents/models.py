@@ -58,6 +58,9 @@ class Document(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     processed_at = models.DateTimeField(null=True, blank=True)
     archived_at = models.DateTimeField(null=True, blank=True)
+    webhook_url = models.CharField(
+        max_length=2000, blank=True, help_text="Where its completion or failure is announced."
+    )
 
     class Meta:
         ordering = ["-id"]
@@ -81,3 +84,14 @@ class Document(models.Model):
         """Needed before bulk_create too, which does not call save()."""
         if self.expires_at is None:
             self.expires_at = self.created_at + timedelta(days=self.retention_days)
+
+
+def status_body(document_id: str, status: str, file_name: str, error: str, metadata) -> dict:
+    """A document's status as the API answers it (`GET /v1/documents/{id}/status`), and as its
+    webhooks announce it."""
+    body = {"id": document_id, "status": status, "fileName": file_name}
+    if error:
+        body["error"] = error
+    if metadata:
+        body["metadata"] = metadata
+    return body

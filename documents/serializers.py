@@ -8,6 +8,7 @@ from documents.models import (
     RETENTION_DAYS_RANGE,
     Document,
 )
+from jobs.serializers import DeliverySerializer
 
 
 class ConversionOptionsSerializer(serializers.Serializer):
@@ -45,6 +46,16 @@ class QueuedConversionSerializer(ConversionOptionsSerializer):
         min_value=PRIORITY_RANGE[0],
         max_value=PRIORITY_RANGE[1],
         default=DEFAULT_PRIORITY,
+    )
+
+    webhookUrl = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=2000,
+        help_text="Called when the conversion ends (document.completed or document.failed; for a "
+        "batch, also batch.completed), signed per Standard Webhooks. https only; a URL that "
+        "resolves to a loopback, link-local or private address is refused with 400. When "
+        "omitted, the API key's default webhook (set in the admin), if any.",
     )
 
 
@@ -93,6 +104,7 @@ class DocumentContentSerializer(serializers.Serializer):
     fileName = serializers.CharField()
     content = serializers.CharField()
     metadata = serializers.DictField()
+    deliveries = DeliverySerializer(many=True, help_text="Its webhook deliveries.")
 
 
 class ConvertSerializer(ConversionOptionsSerializer):

@@ -22,9 +22,9 @@ from documents.engines.base import (
     parse_page_range,
     select_pages,
 )
-from documents.models import Document
+from documents.models import Document, status_body
 from ilios.errors import ApiError
-from jobs import outcomes, queue
+from jobs import outcomes, queue, webhooks
 from jobs import payload as job_payload
 
 # Problems with the request's own fields are 400s; a document no engine can read is a 422.
@@ -50,6 +50,15 @@ def conversion_options(data: dict) -> tuple[str, ConversionOptions, str | None]:
 
 def as_api_error(exc: ConversionError) -> ApiError:
     return ApiError(_STATUS_FOR.get(type(exc), 422), exc.code, str(exc))
+
+
+def webhook_target(data: dict, api_key) -> str:
+    """The validated request's webhook target (its own, checked now, or the key's default);
+    a 400 for a URL that will not be called."""
+    try:
+        return webhooks.target_for(data.get("webhookUrl") or "", api_key)
+    except (webhooks.RefusedTarget, webhooks.MissingSecret) as exc:
+        raise ApiError(status.HTTP_400_BAD_REQUEST, exc.code, str(exc)) from None
 
 
 def check_upload(upload, options: ConversionOptions) -> None:
@@ -103,12 +112,14 @@ def submit(
     pages_text: str | None,
     retention_days: int,
     priority: int,
+    webhook_url: str = "",
 ) -> Document:
     """Store the original and queue its conversion; the document stays pending until claimed."""
     check_upload(upload, options)
     document = new_document(
         upload, api_key=api_key, engine=engine, retention_days=retention_days, priority=priority
     )
+    document.webhook_url = webhook_url
     document.original = storage.store_original(document.id, upload)
     with storage.deleted_on_error(document.original), transaction.atomic():
         document.save(force_insert=True)
@@ -182,12 +193,7 @@ def document_status(document_id: str, api_key) -> dict | None:
         return None
     document_id, status, file_name, error, metadata = row
     metadata = Document._meta.get_field("metadata").from_db_value(metadata, None, connection)
-    body = {"id": document_id, "status": status, "fileName": file_name}
-    if error:
-        body["error"] = error
-    if metadata:
-        body["metadata"] = metadata
-    return body
+    return status_body(document_id, status, file_name, error, metadata)
 
 
 def visible_documents(api_key):

@@ -14,9 +14,11 @@ from rest_framework.views import APIView
 
 from documents import retention, serializers, services, storage
 from documents.models import Document
+from ilios import idempotency
 from ilios.errors import ApiError
 from ilios.openapi import ERROR_RESPONSES, STORAGE_FULL, error_response
 from jobs import queue
+from jobs.serializers import deliveries_of
 
 FORMAT_PARAMETER = OpenApiParameter(
     "format",
@@ -29,12 +31,13 @@ FORMAT_PARAMETER = OpenApiParameter(
 
 SUBMIT_SCHEMA = {
     "request": {"multipart/form-data": serializers.SubmitDocumentSerializer},
+    "parameters": [idempotency.PARAMETER],
     "responses": {
         202: serializers.SubmittedDocumentSerializer,
         **ERROR_RESPONSES,
         413: error_response,
         415: error_response,
-        422: error_response,
+        **idempotency.RESPONSES,
         507: STORAGE_FULL,
     },
 }
@@ -59,16 +62,18 @@ class ConvertView(APIView):
         operation_id="convert",
         summary="Convert a file now (no queue) and answer its Markdown or JSON",
         request={"multipart/form-data": serializers.ConvertSerializer},
+        parameters=[idempotency.PARAMETER],
         responses={
             (200, "text/markdown"): OpenApiTypes.STR,
             (200, "application/json"): serializers.ConvertedDocumentSerializer,
             **ERROR_RESPONSES,
             413: error_response,
             415: error_response,
-            422: error_response,
+            **idempotency.RESPONSES,
             507: STORAGE_FULL,
         },
     )
+    @idempotency.idempotent
     def post(self, request):
         form = serializers.ConvertSerializer(data=request.data)
         form.is_valid(raise_exception=True)
@@ -108,6 +113,7 @@ class DocumentCollectionView(APIView):
         summary="Submit a document for asynchronous conversion",
         **SUBMIT_SCHEMA,
     )
+    @idempotency.idempotent
     def post(self, request):
         form = serializers.SubmitDocumentSerializer(data=request.data)
         form.is_valid(raise_exception=True)
@@ -120,9 +126,14 @@ class DocumentCollectionView(APIView):
             pages_text=pages_text,
             retention_days=form.validated_data["retentionDays"],
             priority=form.validated_data["priority"],
+            webhook_url=services.webhook_target(form.validated_data, request.auth),
         )
-        status_url = f"/v1/documents/{document.id}/status"
-        return Response(submitted_body(document, status_url), status=status.HTTP_202_ACCEPTED)
+        return Response(
+            submitted_body(document, self.status_url(document)), status=status.HTTP_202_ACCEPTED
+        )
+
+    def status_url(self, document: Document) -> str:
+        return f"/v1/documents/{document.id}/status"
 
     @extend_schema(
         operation_id="list_documents",
@@ -157,9 +168,10 @@ class LegacySubmitView(DocumentCollectionView):
         **SUBMIT_SCHEMA,
     )
     def post(self, request):
-        response = super().post(request)
-        response.data["statusUrl"] = f"/api/documents/status/{response.data['id']}"
-        return response
+        return super().post(request)
+
+    def status_url(self, document: Document) -> str:
+        return f"/api/documents/status/{document.id}"
 
 
 class DocumentStatusView(APIView):
@@ -216,6 +228,7 @@ class DocumentView(APIView):
                 document.error,
                 id=document.id,
                 status=document.status,
+                deliveries=deliveries_of(document),
             )
         if request.GET.get("format") == "json":
             return Response(
@@ -225,6 +238,7 @@ class DocumentView(APIView):
                     "fileName": document.file_name,
                     "content": document.content,
                     "metadata": document.metadata,
+                    "deliveries": deliveries_of(document),
                 }
             )
         response = HttpResponse(document.content, content_type="text/markdown; charset=utf-8")

@@ -24,7 +24,8 @@ _SIZE_UNITS = {
 
 
 def text(name: str, default: str = "") -> str:
-    return os.environ.get(name, default).strip()
+    """The variable's value; set but empty (`DATA_DIR=` in a .env) means the default, as unset."""
+    return os.environ.get(name, "").strip() or default
 
 
 def integer(name: str, default: int, minimum: int | None = None, maximum: int | None = None) -> int:

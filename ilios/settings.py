@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import functools
 import os
@@ -16,7 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.functional import lazy
 from dotenv import load_dotenv
 
-from ilios import config
+from ilios import config, embedded_database
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 if config.boolean("ILIOS_DOTENV", True):  # off under tests: no developer's .env leaks in
@@ -132,6 +133,16 @@ else:
             },
         }
     }
+
+# --- The original service's database settings: honoured, or refused by name ------------------
+DB_ENCRYPTION_KEY = config.text("DB_ENCRYPTION_KEY")
+DB_WAL_MODE = config.boolean("DB_WAL_MODE", True)
+embedded_database.refuse_embedded_replica()
+if DATABASE_URL:
+    embedded_database.refuse_sqlite_only_settings(DB_ENCRYPTION_KEY, DB_WAL_MODE)
+else:
+    embedded_database.configure(DATABASES["default"], DB_ENCRYPTION_KEY, DB_WAL_MODE)
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Database outages: reconnect, and notice a dead link in seconds ---------------------------
@@ -225,6 +236,25 @@ MAINTENANCE_INTERVAL = config.number("MAINTENANCE_INTERVAL", 60, minimum=0.1)
 # Attempts per job in all, the first included: three, as in the original service.
 JOB_MAX_ATTEMPTS = config.integer("JOB_MAX_ATTEMPTS", 3, minimum=1, maximum=100)
 
+# --- Webhooks (jobs.webhooks) ----------------------------------------------------------------
+# Signs deliveries for API keys without a secret of their own: whsec_ + base64 of 24-64 bytes,
+# the Standard Webhooks form. Unset: only keys with their own secret can use webhooks.
+WEBHOOK_SECRET = config.text("WEBHOOK_SECRET")
+if WEBHOOK_SECRET:
+    try:
+        _webhook_key = base64.b64decode(WEBHOOK_SECRET.removeprefix("whsec_"), validate=True)
+    except ValueError:
+        _webhook_key = b""
+    if not WEBHOOK_SECRET.startswith("whsec_") or not 24 <= len(_webhook_key) <= 64:
+        raise ImproperlyConfigured(
+            "WEBHOOK_SECRET must be whsec_ followed by the base64 of 24 to 64 random bytes"
+        )
+# Also http, and loopback, link-local and private addresses (tests, private deployments).
+WEBHOOK_ALLOW_PRIVATE_NETWORKS = config.boolean("WEBHOOK_ALLOW_PRIVATE_NETWORKS", False)
+WEBHOOK_TIMEOUT = config.number("WEBHOOK_TIMEOUT", 10, minimum=0.1, maximum=300)
+# Deliveries each worker process sends at once, on seats apart from its conversions'.
+WEBHOOK_CONCURRENCY = config.integer("WEBHOOK_CONCURRENCY", 4, minimum=1, maximum=256)
+
 # --- API --------------------------------------------------------------------------------------
 API_KEY = config.text("API_KEY")
 # A short key can be guessed online: refuse one at start, by position, never echoing it.
@@ -275,6 +305,13 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Turns PDFs, scans and images into Markdown.",
     "VERSION": "3.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # 3.1 for its `webhooks`: the deliveries Ilios sends, documented beside the API.
+    "OAS_VERSION": "3.1.0",
+    "WEBHOOKS": [
+        "jobs.serializers.document_completed_webhook",
+        "jobs.serializers.document_failed_webhook",
+        "jobs.serializers.batch_completed_webhook",
+    ],
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -1,4 +1,7 @@
-"""Jobs and workers in the admin: read-only, with the queue's operations as actions."""
+"""Jobs, workers and webhook deliveries in the admin: read-only, with the queue's operations
+as actions."""
+
+import json
 
 from django.contrib import admin
 from django.utils import timezone
@@ -6,7 +9,7 @@ from django.utils.html import format_html
 
 from ilios.admin_support import QueueStateAdmin, change_link, changelist_link
 from jobs import dashboard, queue
-from jobs.models import Job, Worker
+from jobs.models import Delivery, Job, Worker
 
 
 class RetryFailedMixin(QueueStateAdmin):
@@ -143,3 +146,93 @@ class WorkerAdmin(RequeueOrphansMixin):
     @admin.display(description="jobs")
     def running_jobs(self, worker):
         return changelist_link(Job, "jobs", worker=worker.pk)
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(QueueStateAdmin):
+    """Each webhook message: where it goes, how its attempts went, and "retry now"."""
+
+    list_display = (
+        "id",
+        "event",
+        "url",
+        "outcome_shown",
+        "attempts_used",
+        "last_status_code",
+        "next_try",
+        "subject",
+        "created_at",
+    )
+    list_filter = (
+        "event",
+        "job__status",
+        ("api_key", admin.RelatedOnlyFieldListFilter),
+        "created_at",
+    )
+    search_fields = ("=id", "url", "document__id", "batch__id")
+    date_hierarchy = "created_at"
+    list_select_related = ("job",)
+    fields = (
+        "id",
+        "event",
+        "url",
+        "outcome_shown",
+        "attempts_used",
+        "last_status_code",
+        "last_error",
+        "next_try",
+        "subject",
+        "job_link",
+        "api_key",
+        "created_at",
+        "body_shown",
+    )
+    readonly_fields = fields
+    actions = ("retry_now",)
+
+    @admin.display(description="outcome", ordering="job__status")
+    def outcome_shown(self, delivery):
+        return delivery.outcome
+
+    @admin.display(description="attempts")
+    def attempts_used(self, delivery):
+        return f"{delivery.job.attempts} / {delivery.job.max_attempts}"
+
+    @admin.display(description="next try", ordering="job__scheduled_at")
+    def next_try(self, delivery):
+        return delivery.next_attempt_at or "—"
+
+    @admin.display(description="last error")
+    def last_error(self, delivery):
+        return delivery.job.error or "—"
+
+    @admin.display(description="about")
+    def subject(self, delivery):
+        if delivery.document_id:
+            return change_link(delivery.document, delivery.document_id)
+        return change_link(delivery.batch, delivery.batch_id)
+
+    @admin.display(description="job")
+    def job_link(self, delivery):
+        return change_link(delivery.job)
+
+    @admin.display(description="body")
+    def body_shown(self, delivery):
+        return format_html("<pre>{}</pre>", json.dumps(delivery.body, indent=2))
+
+    @admin.action(
+        description="Retry now (waiting: at once; given up: a fresh set of attempts)",
+        permissions=["operate"],
+    )
+    def retry_now(self, request, queryset):
+        jobs = Job.objects.filter(delivery__in=queryset)
+        given_up = list(jobs.filter(status=Job.Status.FAILED).values_list("id", flat=True))
+        waiting = list(jobs.filter(status=Job.Status.PENDING).values_list("id", flat=True))
+        retried = queue.retry_now(given_up) + queue.bring_forward(waiting)
+        self.report(
+            request,
+            retried,
+            queryset.count(),
+            "Retrying {} webhook delivery(ies) now",
+            "{} selected delivery(ies) were delivered or being sent and were left alone",
+        )

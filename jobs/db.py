@@ -9,6 +9,7 @@ what a long-running process does when the database goes away.
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from pathlib import Path
 
@@ -72,16 +73,15 @@ def notify() -> None:
         _signal_file().touch()
 
 
-_listening_on: object | None = None  # the connection LISTENing (the claiming thread's)
+_listening = threading.local()  # per claiming thread: the connection it LISTENs on
 
 
 def listen() -> None:
-    global _listening_on
     if is_postgresql():
         connection.ensure_connection()
         with connection.cursor() as cursor:
             cursor.execute(f"LISTEN {NOTIFY_CHANNEL}")
-        _listening_on = connection.connection
+        _listening.connection = connection.connection
 
 
 def wake_token() -> int:
@@ -92,7 +92,8 @@ def wake_token() -> int:
 def wait_for_notification(token: int, timeout: float) -> None:
     """Block until notified (since `token` was taken) or until `timeout` passes."""
     if is_postgresql():
-        if connection.connection is None or connection.connection is not _listening_on:
+        listening_on = getattr(_listening, "connection", None)
+        if connection.connection is None or connection.connection is not listening_on:
             listen()  # a new connection since the database dropped the old one
         with connection.wrap_database_errors:
             pg = connection.connection

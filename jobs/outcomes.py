@@ -1,4 +1,5 @@
-"""What a conversion's end writes besides its job: the document, its usage record, its batch.
+"""What a job's end writes besides the job: the document, its usage record, its batch, and the
+webhook deliveries that announce them (`jobs.webhooks`).
 
 Every function here runs inside the transaction that changes the job's status (the caller holds
 it), so the document, the bill and the batch's counters change with the job or not at all: a
@@ -13,7 +14,8 @@ from batches import progress
 from documents.conversion import metadata_for
 from documents.engines.base import ConversionResult
 from documents.models import Document
-from jobs import db
+from jobs import db, webhooks
+from jobs.models import Delivery, Job
 from usage import billing
 
 
@@ -51,9 +53,14 @@ def converted(
         ["status", "content", "pages", "metadata", "error", "processed_at"],
     )
     billing.record([_charge(document, result, operation) for document, result in finished], now)
+    webhooks.announce_documents(
+        Delivery.Event.DOCUMENT_COMPLETED, [document for document, _ in finished], now
+    )
     for document, _ in finished:
-        if document.batch_id:
-            progress.document_finished(document.batch_id, succeeded=True, now=now)
+        if document.batch_id and progress.document_finished(
+            document.batch_id, succeeded=True, now=now
+        ):
+            webhooks.announce_batch(document.batch_id, now)
 
 
 def _charge(document: Document, result: ConversionResult, operation) -> billing.Charge:
@@ -72,8 +79,11 @@ def failed(document: Document, error: str, now) -> None:
     Document.objects.filter(id=document.id).update(
         status=Document.Status.FAILED, error=error, processed_at=now
     )
-    if document.batch_id:
-        progress.document_finished(document.batch_id, succeeded=False, now=now)
+    webhooks.announce_documents(Delivery.Event.DOCUMENT_FAILED, [document], now)
+    if document.batch_id and progress.document_finished(
+        document.batch_id, succeeded=False, now=now
+    ):
+        webhooks.announce_batch(document.batch_id, now)
 
 
 def cancelled(document_ids, now) -> int:
@@ -81,7 +91,8 @@ def cancelled(document_ids, now) -> int:
     pending = Document.objects.filter(id__in=document_ids, status=Document.Status.PENDING)
     per_batch = _count_per_batch(pending)
     count = pending.update(status=Document.Status.CANCELLED, processed_at=now)
-    progress.documents_cancelled(per_batch, now)
+    for batch_id in progress.documents_cancelled(per_batch, now):
+        webhooks.announce_batch(batch_id, now)
     return count
 
 
@@ -106,3 +117,8 @@ def summary(result: ConversionResult) -> dict:
         "model": result.model,
         "processingTimeMs": result.processing_ms,
     }
+
+
+def delivery_attempted(job: Job, status_code: int | None) -> None:
+    """A webhook delivery's attempt: what the receiver answered, for the operator and the API."""
+    Delivery.objects.filter(job_id=job.id).update(last_status_code=status_code)

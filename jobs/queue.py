@@ -11,7 +11,10 @@ still each only if it still holds it.
 Claims are `SELECT ... FOR UPDATE SKIP LOCKED` on PostgreSQL; on SQLite every transaction is
 `BEGIN IMMEDIATE` (see settings), which serialises claims on the database's write lock. What
 else differs between the two databases is in `jobs.db`; what a job's end writes besides the job
-(the document, its bill, its batch) is in `jobs.outcomes`.
+(the document, its bill, its batch, the webhooks announcing them) is in `jobs.outcomes`.
+
+Two types of job share the table: conversions and webhook deliveries (`jobs.webhooks`). A worker
+claims each type for seats of its own, so neither can hold up the other.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from documents.models import Document
 from jobs import db, outcomes
 from jobs.models import Job, Worker
 from jobs.payload import without_secrets
+from jobs.webhooks import Attempt, Result
 
 logger = logging.getLogger(__name__)
 
@@ -80,8 +84,8 @@ def cancel_pending(document_ids) -> int:
 # --- Claiming ---------------------------------------------------------------------------------
 
 
-def claim(worker_id: int, limit: int) -> list[Job]:
-    """Atomically take up to `limit` ready jobs: highest priority first, then oldest.
+def claim(worker_id: int, limit: int, job_type: str = Job.Type.CONVERT) -> list[Job]:
+    """Atomically take up to `limit` ready jobs of a type: highest priority first, then oldest.
 
     Three statements whatever `limit` is: read the jobs (with their documents), mark them taken,
     mark their documents processing. A worker asks for as many as it has free seats.
@@ -92,7 +96,7 @@ def claim(worker_id: int, limit: int) -> list[Job]:
         jobs = list(
             Job.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("document")
-            .filter(status=Job.Status.PENDING, scheduled_at__lte=now)
+            .filter(status=Job.Status.PENDING, type=job_type, scheduled_at__lte=now)
             .order_by("-priority", "scheduled_at", "id")[:limit]
         )
         if not jobs:
@@ -223,7 +227,8 @@ def fail(
         )
         if not held:
             return None
-        outcomes.failed(document_of(job), error, now)
+        if job.type == Job.Type.CONVERT:
+            outcomes.failed(document_of(job), error, now)
         return Job.Status.FAILED
 
 
@@ -258,6 +263,46 @@ def retry_now(job_ids) -> int:
             error="",
         )
         outcomes.reopened(document_ids)
+        transaction.on_commit(db.notify)
+    return count
+
+
+# --- Webhook deliveries ------------------------------------------------------------------------
+
+
+def record_delivery(job: Job, worker_id: int, attempt: Attempt) -> Job.Status | None:
+    """Record one attempt at a webhook delivery: delivered, retried later or given up.
+
+    Retries take the queue's doubling backoff (`fail`) over the delivery's attempts (about a
+    day), or the receiver's Retry-After when longer. Returns the job's new status, or None when
+    the worker no longer held the job.
+    """
+    with transaction.atomic():
+        status: Job.Status | None
+        if attempt.result == Result.DELIVERED:
+            held = _held(job, worker_id).update(
+                status=Job.Status.COMPLETED, completed_at=timezone.now(), error=""
+            )
+            status = Job.Status.COMPLETED if held else None
+        else:
+            status = fail(
+                job,
+                worker_id,
+                attempt.error,
+                retryable=attempt.result == Result.RETRYABLE,
+                retry_after=attempt.retry_after,
+            )
+        if status:
+            outcomes.delivery_attempted(job, attempt.status_code)
+    return status
+
+
+def bring_forward(job_ids) -> int:
+    """Make pending jobs due now (the operator's "retry now" of a delivery backing off)."""
+    with transaction.atomic():
+        count = Job.objects.filter(id__in=job_ids, status=Job.Status.PENDING).update(
+            scheduled_at=timezone.now()
+        )
         transaction.on_commit(db.notify)
     return count
 

@@ -2,9 +2,12 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -97,13 +100,18 @@ class WorkerProcesses:
         return self
 
     def stop(self, timeout: float = 30) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            return self.process.wait()
+        return stop_process(self.process, timeout)
+
+
+def stop_process(process: subprocess.Popen, timeout: float = 30) -> int:
+    """SIGTERM (a clean stop), then SIGKILL for the process's whole group if it hangs."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+    try:
+        return process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        return process.wait()
 
 
 @pytest.fixture
@@ -119,6 +127,77 @@ def workers():
     yield start
     for handle in started:
         handle.stop()
+
+
+# --- A live API: gunicorn as `make run` starts it ----------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class ApiServer:
+    """gunicorn with gunicorn.conf.py, as `make run` starts it, on a free port, the test's
+    database and data directory, and the settings given as environment variables; its output
+    (the access log) goes to `log`."""
+
+    def __init__(self, log: Path, **env):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        self.env = {
+            **os.environ,
+            **database_env(),
+            "PORT": str(self.port),
+            "WEB_CONCURRENCY": "1",
+            "DATA_DIR": str(settings.DATA_DIR),
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+            **{key: str(value) for key, value in env.items()},
+        }
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> ApiServer:
+        with self.log.open("w") as log:
+            self.process = subprocess.Popen(
+                [str(Path(sys.executable).with_name("gunicorn")), "--config", "gunicorn.conf.py"],
+                cwd=REPO,
+                env=self.env,
+                start_new_session=True,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        wait_until(self.healthy, timeout=60, interval=0.2)
+        return self
+
+    def healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.url}/health", timeout=2) as response:
+                return response.status == 200
+        except urllib.error.HTTPError:
+            return False
+        except OSError:
+            assert self.process.poll() is None, f"gunicorn exited:\n{self.log.read_text()}"
+            return False
+
+    def stop(self, timeout: float = 30) -> int:
+        return stop_process(self.process, timeout)
+
+
+@pytest.fixture
+def api_server(tmp_path):
+    """Start a live API with `api_server(**settings)`; stopped at the end of the test."""
+    started: list[ApiServer] = []
+
+    def start(**env) -> ApiServer:
+        server = ApiServer(tmp_path / f"gunicorn-{len(started)}.log", **env).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
 
 
 @pytest.fixture(autouse=True)
@@ -149,7 +228,7 @@ def make_document():
     from documents.models import Document
     from jobs import queue
 
-    def make(script: bytes = b"ok", *, priority: int = 5, batch=None, api_key=None):
+    def make(script: bytes = b"ok", *, priority: int = 5, batch=None, api_key=None, webhook_url=""):
         document = Document(
             file_name="script.pdf",
             mime_type="application/pdf",
@@ -159,6 +238,7 @@ def make_document():
             priority=priority,
             batch=batch,
             api_key=api_key,
+            webhook_url=webhook_url,
         )
         document.original = storage.store_original(document.id, ContentFile(script))
         document.save(force_insert=True)
@@ -186,3 +266,26 @@ def clock(monkeypatch):
     controlled = Clock(timezone.now())
     monkeypatch.setattr(timezone, "now", lambda: controlled.now)
     return controlled
+
+
+# --- Webhooks: a signing secret, and a receiver on 127.0.0.1 that verifies with it -------------
+
+WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # 24 random bytes, base64
+
+
+@pytest.fixture
+def webhook_settings(settings):
+    """WEBHOOK_SECRET set, and 127.0.0.1 over http allowed (the receiver is local)."""
+    settings.WEBHOOK_SECRET = WEBHOOK_SECRET
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
+    return settings
+
+
+@pytest.fixture
+def receiver(webhook_settings):
+    """A listening webhook receiver verifying with WEBHOOK_SECRET (fakes/webhook_receiver.py)."""
+    from fakes.webhook_receiver import WebhookReceiver
+
+    started = WebhookReceiver(WEBHOOK_SECRET).up()
+    yield started
+    started.close()

@@ -26,6 +26,7 @@ ILIOS_SUPPORT = {
     "ilios.ids",
     "ilios.models",
     "ilios.errors",
+    "ilios.idempotency",
     "ilios.openapi",
     "ilios.auth",
     "ilios.admin_support",

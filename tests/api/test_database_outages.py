@@ -13,7 +13,6 @@ from documents.models import Document
 from tests.conftest import padded_pdf
 from tests.disks import files_under
 from tests.outages import database_down, drop_connections, requires_postgresql
-from tests.servers import gunicorn
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, requires_postgresql]
 
@@ -34,25 +33,25 @@ def submit_many(url: str, count: int) -> list[int]:
         return sorted(response.status for response in pool.map(submit, [url] * count))
 
 
-def test_dropped_connections_are_replaced_and_only_a_real_outage_is_a_503(tmp_path):
-    with gunicorn(tmp_path / "gunicorn.log", WEB_THREADS=str(THREADS)) as url:
-        assert submit_many(url, 2 * THREADS) == [202] * (2 * THREADS)  # every thread connected
+def test_dropped_connections_are_replaced_and_only_a_real_outage_is_a_503(api_server):
+    url = api_server(WEB_THREADS=THREADS).url
+    assert submit_many(url, 2 * THREADS) == [202] * (2 * THREADS)  # every thread connected
 
-        assert drop_connections() >= 1
-        assert submit_many(url, 40) == [202] * 40
+    assert drop_connections() >= 1
+    assert submit_many(url, 40) == [202] * 40
 
-        originals = Path(default_storage.path("originals"))
-        stored = files_under(originals)
-        with database_down():
-            refused = submit(url)
-            health = http.request("GET", f"{url}/health")
-            status = http.request("GET", f"{url}/v1/documents/{Document().id}/status")
-        assert refused.status == 503
-        assert refused.json()["error"]["code"] == "database_unavailable"
-        assert int(refused.headers["Retry-After"]) > 0
-        assert health.status == 503 and health.json()["services"]["database"] == "unreachable"
-        assert status.status == 503
-        assert files_under(originals) == stored, "the refused upload's original was kept"
+    originals = Path(default_storage.path("originals"))
+    stored = files_under(originals)
+    with database_down():
+        refused = submit(url)
+        health = http.request("GET", f"{url}/health")
+        status = http.request("GET", f"{url}/v1/documents/{Document().id}/status")
+    assert refused.status == 503
+    assert refused.json()["error"]["code"] == "database_unavailable"
+    assert int(refused.headers["Retry-After"]) > 0
+    assert health.status == 503 and health.json()["services"]["database"] == "unreachable"
+    assert status.status == 503
+    assert files_under(originals) == stored, "the refused upload's original was kept"
 
-        assert submit_many(url, 8) == [202] * 8
+    assert submit_many(url, 8) == [202] * 8
     assert Document.objects.count() == 2 * THREADS + 40 + 8

@@ -12,7 +12,7 @@ from ilios.models import ApiKey, hash_key, key_prefix
 
 pytestmark = pytest.mark.django_db
 
-upgrade = importlib.import_module("ilios.migrations.0002_keyed_api_key_hashes")
+upgrade = importlib.import_module("ilios.migrations.0003_keyed_api_key_hashes")
 
 
 def test_the_stored_hash_needs_the_servers_secret(settings):

@@ -31,6 +31,12 @@ def start(**env) -> subprocess.CompletedProcess:
         ("PORT", "99999"),
         ("THROTTLE_RATE", "fast"),
         ("API_KEY", "a-long-enough-key, short"),
+        ("WEBHOOK_SECRET", "not-whsec"),
+        ("WEBHOOK_SECRET", "whsec_dG9vIHNob3J0"),  # 9 bytes
+        ("WEBHOOK_SECRET", "whsec_not base64!"),
+        ("WEBHOOK_ALLOW_PRIVATE_NETWORKS", "maybe"),
+        ("WEBHOOK_TIMEOUT", "0"),
+        ("WEBHOOK_CONCURRENCY", "0"),
     ],
 )
 def test_a_wrong_value_stops_start_up_naming_the_variable(tmp_path, name, value):
@@ -52,3 +58,23 @@ def test_mistral_without_a_key_is_refused(tmp_path):
 
 def test_no_configuration_at_all_starts(tmp_path):
     assert start(DATA_DIR=str(tmp_path)).returncode == 0
+
+
+def test_a_setting_left_empty_takes_its_default(tmp_path):
+    """`DATA_DIR=` in a .env means the default ./data, not the current folder."""
+    show = "from django.conf import settings; print(settings.DATA_DIR, settings.MISTRAL_OCR_MODEL)"
+    result = subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {show}"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={
+            **os.environ,
+            "PYTHONPATH": str(REPO),
+            "DJANGO_SETTINGS_MODULE": "ilios.settings",
+            "DATA_DIR": "",
+            "MISTRAL_OCR_MODEL": " ",
+        },
+        timeout=60,
+    )
+    assert result.stdout.split() == [str(tmp_path / "data"), "mistral-ocr-latest"]

@@ -12,12 +12,16 @@ from pathlib import Path
 from tests.conftest import REPO
 from tests.settings import documented_settings
 
-NOT_THE_PRODUCT = {"tests", "bench", "fakes", "data", "migrations"}
+NOT_THE_PRODUCT = {"tests", "bench", "fakes", "data", "migrations", "build"}  # build: pip's copy
+# The CLI is a client: it reads ILIOS_URL and ILIOS_API_KEY on the user's machine, never a
+# server's .env (the README's CLI section documents them).
+NOT_THE_SERVER = {"ilios_cli"}
 READERS = {"text", "integer", "number", "boolean", "size", "choice"}
 
 
 def product_modules() -> list[Path]:
-    tops = [p for p in REPO.iterdir() if p.name not in NOT_THE_PRODUCT and p.name[0] != "."]
+    left_out = NOT_THE_PRODUCT | NOT_THE_SERVER
+    tops = [p for p in REPO.iterdir() if p.name not in left_out and p.name[0] != "."]
     paths = [p for p in tops if p.suffix == ".py"]
     paths += [p for top in tops if top.is_dir() for p in top.rglob("*.py")]
     return [p for p in paths if "migrations" not in p.parts]
@@ -98,3 +102,32 @@ def test_the_scan_finds_settings_however_the_reader_is_imported():
     )
 
     assert names_read(tree) == {"A", "B", "C", "D", "E"}
+
+
+# Every variable the original service read (tobalo/ilios at 067be4a: its .env.example,
+# src/services/index.ts, src/index.ts, src/middleware/auth.ts, the deployment guide and the
+# recommended production configuration), so a user's old .env is honoured or refused by name.
+ORIGINAL_SETTINGS = {
+    "USE_EMBEDDED_REPLICA",
+    "LOCAL_DB_PATH",
+    "TURSO_DATABASE_URL",
+    "TURSO_AUTH_TOKEN",
+    "TURSO_SYNC_INTERVAL",
+    "DB_ENCRYPTION_KEY",
+    "DB_WAL_MODE",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_ENDPOINT_URL_S3",
+    "S3_BUCKET",
+    "S3_MULTIPART_THRESHOLD",
+    "MISTRAL_API_KEY",
+    "API_KEY",
+    "PORT",
+    "WORKER_COUNT",
+    "MAX_CONCURRENT_JOBS",
+}
+
+
+def test_every_setting_of_the_original_service_is_in_env_example_and_read():
+    assert ORIGINAL_SETTINGS - documented_settings() == set()
+    assert ORIGINAL_SETTINGS - set(settings_read_by_the_product()) == set()

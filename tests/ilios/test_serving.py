@@ -5,18 +5,19 @@ import urllib.request
 
 import pytest
 
-from tests.servers import gunicorn
-
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
 SECRET = "never-log-this-key"
 
 
-def test_gunicorn_serves_the_api_and_logs_no_key(tmp_path):
-    log = tmp_path / "gunicorn.log"
-    with gunicorn(log) as url, pytest.raises(urllib.error.HTTPError):
-        urllib.request.urlopen(f"{url}/v1/documents?apiKey={SECRET}")
-    logged = log.read_text()
+def test_gunicorn_serves_the_api_and_logs_no_key(api_server):
+    server = api_server()
+
+    with pytest.raises(urllib.error.HTTPError):
+        urllib.request.urlopen(f"{server.url}/v1/documents?apiKey={SECRET}")
+    server.stop()
+
+    logged = server.log.read_text()
     assert "GET /v1/documents" in logged
     assert SECRET not in logged

@@ -7,7 +7,8 @@ claims as many jobs as it has free seats, runs them on a thread pool (conversion
 the network or on C code that releases the GIL), commits finished ones in groups, heartbeats
 into its Worker row, and recovers other workers' orphans and sweeps leftover files now and then
 (the shape of healthchecks' `sendalerts`: signal handlers set a flag, a semaphore of seats feeds
-a thread pool).
+a thread pool). Webhook deliveries run beside the conversions in the same shape, on seats,
+claims and threads of their own (`DeliveryLane`).
 
 A database outage (a restart, dropped connections, a host cut off) does not kill a worker
 process: each thread drops its broken connection and retries with backoff, and finished results
@@ -32,11 +33,12 @@ from typing import TypeVar
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
-from django.db import connections
+from django.db import DatabaseError, connections
 
 from documents import conversion, engines, leftovers, retention, storage
 from documents.engines.base import ConversionError, ConversionResult, EngineUnavailable
-from jobs import db, queue
+from ilios import idempotency
+from jobs import db, queue, webhooks
 from jobs import payload as job_payload
 from jobs.models import Job, Worker
 
@@ -95,6 +97,10 @@ class Supervisor:
     def run(self) -> None:
         signal.signal(signal.SIGTERM, self.on_signal)
         signal.signal(signal.SIGINT, self.on_signal)
+        # A database no process can open (a wrong DB_ENCRYPTION_KEY) stops start-up here, once,
+        # rather than every child as it is restarted; an outage the children wait out.
+        with contextlib.suppress(DatabaseError):
+            connections["default"].ensure_connection()
         connections.close_all()  # children must not share the parent's database connections
         logger.info(
             "starting %d worker process(es), %d jobs each", self.processes, self.concurrency
@@ -184,6 +190,7 @@ class WorkerProcess:
         self.grace_ends: float | None = None  # set on shutdown: writes stop retrying then
         self.next_maintenance = time.monotonic() + random.uniform(0, settings.MAINTENANCE_INTERVAL)
         self.next_originals_sweep = 0.0  # with the first maintenance
+        self.deliveries = DeliveryLane(self)
 
     def run(self) -> int:
         signal.signal(signal.SIGTERM, lambda *_: self.stopping.set())
@@ -197,13 +204,21 @@ class WorkerProcess:
         threading.Thread(target=self.heartbeat, daemon=True).start()
         recorder = threading.Thread(target=self.record_results, daemon=True)
         recorder.start()
+        self.deliveries.start()
         pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="job")
         while not self.stopping.is_set():
             try:
                 self.maintain_when_due()
-                self.claim_and_start(pool)
+                claim_and_start(
+                    self.seats,
+                    lambda seats: queue.claim(self.worker.id, seats),
+                    self.held,
+                    self.lock,
+                    pool,
+                    self.process,
+                )
             except db.UNAVAILABLE as exc:
-                self.wait_for_database(exc)
+                wait_for_database(self.outage, self.stopping, exc, "claiming")
             else:
                 self.database_reachable()
         self.shut_down(recorder)
@@ -229,32 +244,6 @@ class WorkerProcess:
         except Exception:
             logger.exception("the default engine could not be built; jobs will report why")
 
-    def claim_and_start(self, pool: ThreadPoolExecutor) -> None:
-        seats = self.take_free_seats()
-        if not seats:
-            return
-        token = queue.wake_token()
-        jobs: list[Job] = []
-        try:
-            jobs = queue.claim(self.worker.id, seats)
-        finally:
-            if len(jobs) < seats:
-                self.seats.release(seats - len(jobs))
-        if not jobs:
-            queue.wait_for_work(token)
-            return
-        with self.lock:
-            self.held.update((job.id, job) for job in jobs)
-        for job in jobs:
-            pool.submit(self.process, job)
-
-    def wait_for_database(self, exc: Exception) -> None:
-        """The main thread could not claim: drop its connection and wait, longer each time."""
-        db.drop_connection()
-        delay = self.outage.failed()
-        logger.warning("database unavailable (%s); claiming again in %g s", exc, delay)
-        self.stopping.wait(delay)
-
     def database_reachable(self) -> None:
         """After an outage, put off recovering orphans for WORKER_DEAD_AFTER.
 
@@ -267,16 +256,6 @@ class WorkerProcess:
             self.next_maintenance = max(
                 self.next_maintenance, time.monotonic() + settings.WORKER_DEAD_AFTER
             )
-
-    def take_free_seats(self) -> int:
-        """Wait for a seat (at most a second, so stopping and maintenance are noticed), then
-        take every other free one."""
-        if not self.seats.acquire(timeout=1.0):
-            return 0
-        taken = 1
-        while self.seats.acquire(blocking=False):
-            taken += 1
-        return taken
 
     def process(self, job: Job) -> None:
         """Convert one document (in a pool thread); the recorder commits a success."""
@@ -397,6 +376,7 @@ class WorkerProcess:
         try:
             queue.recover_orphans()
             retention.archive_expired()
+            idempotency.purge_expired()
             queue.refresh_statistics()
             leftovers.remove_stale_temp_files()
             if time.monotonic() >= self.next_originals_sweep:
@@ -428,8 +408,151 @@ class WorkerProcess:
         for job in unfinished:
             if self.write(f"job {job.id}'s release", partial(queue.release, job, self.worker.id)):
                 logger.info("job %s given back unfinished", job.id)
+        self.deliveries.shut_down(deadline)
         self.write(
             "the worker's stopped state",
             lambda: queue.mark_worker(self.worker.id, Worker.Status.STOPPED, self.counters),
         )
         logger.info("worker %s stopped", self.worker.id)
+
+
+def take_free_seats(seats: threading.BoundedSemaphore) -> int:
+    """Wait for a seat (at most a second, so stopping and maintenance are noticed), then take
+    every other free one."""
+    if not seats.acquire(timeout=1.0):
+        return 0
+    taken = 1
+    while seats.acquire(blocking=False):
+        taken += 1
+    return taken
+
+
+def claim_and_start(
+    seats: threading.BoundedSemaphore,
+    claim: Callable[[int], list[Job]],
+    held: dict[int, Job],
+    lock: threading.Lock,
+    pool: ThreadPoolExecutor,
+    run: Callable[[Job], None],
+) -> None:
+    """Take every free seat, claim that many jobs and run each on the pool; idle, wait for a
+    submission. The seats no job was found for go back, also when the claim fails."""
+    taken = take_free_seats(seats)
+    if not taken:
+        return
+    token = queue.wake_token()
+    jobs: list[Job] = []
+    try:
+        jobs = claim(taken)
+    finally:
+        if len(jobs) < taken:
+            seats.release(taken - len(jobs))
+    if not jobs:
+        queue.wait_for_work(token)
+        return
+    with lock:
+        held.update((job.id, job) for job in jobs)
+    for job in jobs:
+        pool.submit(run, job)
+
+
+def wait_for_database(
+    backoff: Backoff, stopping: threading.Event, exc: Exception, doing: str
+) -> None:
+    """A claiming thread's query failed for want of the database: drop the thread's connection
+    and wait, longer each time (a stop ends the wait)."""
+    db.drop_connection()
+    delay = backoff.failed()
+    logger.warning("database unavailable (%s); %s again in %g s", exc, doing, delay)
+    stopping.wait(delay)
+
+
+class DeliveryLane:
+    """Webhook deliveries beside a worker process's conversions: WEBHOOK_CONCURRENCY seats,
+    claims and threads of their own.
+
+    A receiver that answers slowly (or not at all, until WEBHOOK_TIMEOUT) holds one of these
+    seats, never a conversion's, and a backlog of conversions never delays a delivery. The shape
+    is the conversions': a thread claims as many delivery jobs as there are free seats; each
+    delivery's pool thread records its own attempt (`queue.record_delivery`) and gives its seat
+    back. The worker's `stopping` flag stops it too.
+    """
+
+    def __init__(self, process: WorkerProcess):
+        self.process = process
+        self.size = settings.WEBHOOK_CONCURRENCY
+        self.seats = threading.BoundedSemaphore(self.size)
+        self.held: dict[int, Job] = {}  # claimed, attempt not yet recorded (under process.lock)
+        self.thread = threading.Thread(target=self.claim_deliveries, daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def claim_deliveries(self) -> None:
+        queue.listen_for_work()
+        pool = ThreadPoolExecutor(self.size, thread_name_prefix="delivery")
+        stopping = self.process.stopping
+        outage = Backoff(*OUTAGE_DELAYS)
+        while not stopping.is_set():
+            try:
+                claim_and_start(
+                    self.seats,
+                    lambda seats: queue.claim(self.process.worker.id, seats, Job.Type.WEBHOOK),
+                    self.held,
+                    self.process.lock,
+                    pool,
+                    self.deliver,
+                )
+            except db.UNAVAILABLE as exc:
+                wait_for_database(outage, stopping, exc, "claiming deliveries")
+            except Exception:
+                logger.exception("claiming webhook deliveries failed")
+                stopping.wait(1.0)
+            else:
+                outage.succeeded()
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    def deliver(self, job: Job) -> None:
+        """One attempt at one delivery (in a pool thread), recorded at once."""
+        try:
+            attempt = webhooks.send(job)
+        except Exception as exc:
+            logger.exception("webhook job %s: unexpected error", job.id)
+            attempt = webhooks.Attempt(
+                webhooks.Result.RETRYABLE, f"internal error ({type(exc).__name__})"
+            )
+        try:
+            status = self.process.write(
+                f"webhook job {job.id}'s attempt",
+                lambda: queue.record_delivery(job, self.process.worker.id, attempt),
+            )
+        finally:
+            with self.process.lock:
+                self.held.pop(job.id, None)
+            self.seats.release()
+        if status:
+            with self.process.lock:
+                if status == Job.Status.COMPLETED:
+                    self.process.counters.completed += 1
+                else:
+                    self.process.counters.failed += 1
+            logger.info(
+                "webhook job %s attempt %d: %s%s",
+                job.id,
+                job.attempts,
+                attempt.result,
+                f" ({attempt.error})" if attempt.error else "",
+            )
+
+    def shut_down(self, deadline: float) -> None:
+        """Let running deliveries finish until `deadline`; give the rest back unspent."""
+        self.thread.join(max(deadline - time.monotonic(), 0))
+        returned = 0
+        while returned < self.size and (left := deadline - time.monotonic()) > 0:
+            returned += self.seats.acquire(timeout=left)
+        with self.process.lock:
+            unfinished = list(self.held.values())
+        for job in unfinished:
+            release = partial(queue.release, job, self.process.worker.id)
+            if self.process.write(f"webhook job {job.id}'s release", release):
+                logger.info("webhook job %s given back unfinished", job.id)

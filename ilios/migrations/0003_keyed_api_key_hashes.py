@@ -24,6 +24,6 @@ def keyed_hashes(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("ilios", "0001_initial")]
+    dependencies = [("ilios", "0002_webhooks_and_idempotency_keys")]
 
     operations = [migrations.RunPython(keyed_hashes)]

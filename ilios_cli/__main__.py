@@ -1,0 +1,3 @@
+from ilios_cli.main import main
+
+raise SystemExit(main())
