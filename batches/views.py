@@ -15,7 +15,7 @@ from batches.status import batch_status_serializer, status_body
 from documents.serializers import QueuedConversionSerializer
 from documents.services import conversion_options, webhook_target
 from ilios import idempotency
-from ilios.openapi import ERROR_RESPONSES, error_response
+from ilios.openapi import ERROR_RESPONSES, STORAGE_FULL, error_response
 
 
 class BatchSubmitSerializer(QueuedConversionSerializer):
@@ -54,6 +54,7 @@ class BatchSubmitView(APIView):
             **ERROR_RESPONSES,
             413: error_response,
             **idempotency.RESPONSES,
+            507: STORAGE_FULL,
         },
     )
     @idempotency.idempotent

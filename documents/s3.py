@@ -1,16 +1,27 @@
 """S3 storage for originals (used when S3_BUCKET is set)."""
 
+from botocore.config import Config
 from storages.backends.s3 import S3Storage
 from storages.utils import clean_name
 
+# An unreachable bucket is reported within seconds: botocore's default (legacy) retries keep a
+# request, or a health check, waiting up to 15 s before the client hears 503. One retry is
+# left for a blip; the client (Retry-After) or the queue retries the rest.
+FAIL_FAST = Config(connect_timeout=5, retries={"mode": "standard", "max_attempts": 2})
+
 
 class DiskBackedS3Storage(S3Storage):
-    """Sends an upload that is already on disk by its path.
+    """Sends an upload that is already on disk by its path, and gives up on an unreachable
+    bucket quickly.
 
     django-storages hands boto3 a file object, and s3transfer then holds the parts of a multipart
     upload in memory (about 60 MiB for a 256 MiB file); given a path it reads each part as it
     sends it (about 12 MiB). Uploads always arrive on disk (FILE_UPLOAD_MAX_MEMORY_SIZE = 0).
     """
+
+    def __init__(self, **settings):
+        super().__init__(**settings)
+        self.client_config = self.client_config.merge(FAIL_FAST)
 
     def _save(self, name, content):
         if not hasattr(content, "temporary_file_path"):

@@ -133,30 +133,36 @@ def submit(
 def convert_now(
     upload, *, api_key, engine: str, options: ConversionOptions, retention_days: int
 ) -> tuple[Document, ConversionResult]:
-    """Convert in the request, then store the document and bill it in one transaction."""
+    """Store the original, convert in the request, then record the document and bill it in
+    one transaction.
+
+    The original is stored before the engine is called: a conversion may be paid for (Mistral
+    bills each page), so it must never run for an upload that then cannot be kept. Whatever
+    fails after storing, the stored original is deleted again.
+    """
     check_upload(upload, options)
-    started = time.monotonic()
-    try:
-        result = conversion.convert_file(
-            engine, Path(upload.temporary_file_path()), upload.mime_type, options
-        )
-    except ConversionError as exc:
-        raise as_api_error(exc) from None
-    except EngineUnavailable as exc:
-        raise ApiError(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            "engine_unavailable",
-            str(exc),
-            retry_after=exc.retry_after or 5,
-        ) from None
-    result.processing_ms = result.processing_ms or round((time.monotonic() - started) * 1000)
     document = new_document(
         upload, api_key=api_key, engine=engine, retention_days=retention_days, priority=0
     )
     document.original = storage.store_original(document.id, upload)
-    with storage.deleted_on_error(document.original), transaction.atomic():
-        document.save(force_insert=True)
-        outcomes.converted_in_request(document, result, timezone.now())
+    with storage.deleted_on_error(document.original):
+        started = time.monotonic()
+        try:
+            with storage.local_copy(document.original, upload) as path:
+                result = conversion.convert_file(engine, path, upload.mime_type, options)
+        except ConversionError as exc:
+            raise as_api_error(exc) from None
+        except EngineUnavailable as exc:
+            raise ApiError(
+                status.HTTP_503_SERVICE_UNAVAILABLE,
+                "engine_unavailable",
+                str(exc),
+                retry_after=exc.retry_after or 5,
+            ) from None
+        result.processing_ms = result.processing_ms or round((time.monotonic() - started) * 1000)
+        with transaction.atomic():
+            document.save(force_insert=True)
+            outcomes.converted_in_request(document, result, timezone.now())
     document.refresh_from_db()
     return document, result
 

@@ -1,9 +1,11 @@
 """Uploads stream to disk in bounded chunks, are hashed on the way, and are refused mid-stream
 once they pass MAX_UPLOAD_SIZE, so no upload is ever held wholly in memory or written in full
-before being turned away."""
+before being turned away. A temp disk that fills up or fails mid-upload refuses it the same
+way (507/503), and the partial file goes at once."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 
 from django.conf import settings
@@ -11,7 +13,7 @@ from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from rest_framework import status
 from rest_framework.exceptions import APIException
 
-from documents import formats
+from documents import formats, storage
 
 
 class UploadTooLarge(APIException):
@@ -29,7 +31,8 @@ class LimitedTemporaryFileUploadHandler(TemporaryFileUploadHandler):
     """Writes each file to data/tmp, hashing it and keeping its first bytes for sniffing."""
 
     def new_file(self, *args, **kwargs):
-        super().new_file(*args, **kwargs)
+        with self._disk_failures_refused():
+            super().new_file(*args, **kwargs)
         self.received = 0
         self.digest = hashlib.sha256()
         self.head = b""
@@ -42,10 +45,23 @@ class LimitedTemporaryFileUploadHandler(TemporaryFileUploadHandler):
         self.digest.update(raw_data)
         if len(self.head) < formats.SNIFF_BYTES:
             self.head += raw_data[: formats.SNIFF_BYTES - len(self.head)]
-        return super().receive_data_chunk(raw_data, start)
+        with self._disk_failures_refused():
+            return super().receive_data_chunk(raw_data, start)
 
     def file_complete(self, file_size):
-        uploaded = super().file_complete(file_size)
+        with self._disk_failures_refused():
+            uploaded = super().file_complete(file_size)
         uploaded.sha256 = self.digest.hexdigest()
         uploaded.mime_type = formats.sniff(self.head)
         return uploaded
+
+    @contextlib.contextmanager
+    def _disk_failures_refused(self):
+        """Close (and so delete) the partial temp file, and answer 507 or 503."""
+        try:
+            yield
+        except OSError as exc:
+            if hasattr(self, "file"):
+                with contextlib.suppress(OSError):  # closing flushes, which fails again
+                    self.file.close()
+            raise storage.storage_error(exc) from None

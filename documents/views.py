@@ -16,7 +16,7 @@ from documents import retention, serializers, services, storage
 from documents.models import Document
 from ilios import idempotency
 from ilios.errors import ApiError
-from ilios.openapi import ERROR_RESPONSES, error_response
+from ilios.openapi import ERROR_RESPONSES, STORAGE_FULL, error_response
 from jobs import queue
 from jobs.serializers import deliveries_of
 
@@ -38,6 +38,7 @@ SUBMIT_SCHEMA = {
         413: error_response,
         415: error_response,
         **idempotency.RESPONSES,
+        507: STORAGE_FULL,
     },
 }
 
@@ -69,7 +70,7 @@ class ConvertView(APIView):
             413: error_response,
             415: error_response,
             **idempotency.RESPONSES,
-            503: OpenApiResponse(error_response, description="engine unavailable; retry later"),
+            507: STORAGE_FULL,
         },
     )
     @idempotency.idempotent

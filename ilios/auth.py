@@ -15,7 +15,7 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 from rest_framework import authentication, exceptions, permissions
 
-from ilios.models import ApiKey, hash_key
+from ilios.models import ApiKey, hash_key, key_prefix
 
 logger = logging.getLogger(__name__)
 
@@ -39,10 +39,10 @@ def sync_environment_keys() -> None:
             with transaction.atomic():
                 ApiKey.objects.update_or_create(
                     key_hash=digest,
-                    defaults={"active": True, "from_environment": True},
+                    defaults={"active": True, "from_environment": True, "prefix": key_prefix(raw)},
                     create_defaults={
                         "name": f"API_KEY #{position}",
-                        "prefix": raw[:6],
+                        "prefix": key_prefix(raw),
                         "from_environment": True,
                     },
                 )

@@ -9,12 +9,15 @@ from __future__ import annotations
 import logging
 
 from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 logger = logging.getLogger(__name__)
+
+DATABASE_RETRY_AFTER_SECONDS = 5
 
 
 class ApiError(exceptions.APIException):
@@ -47,6 +50,8 @@ def exception_handler(exc, context):
         exc = ApiError(413, "request_too_large", str(exc))
     elif isinstance(exc, SuspiciousOperation | BadRequest):
         exc = ApiError(400, "bad_request", str(exc))
+    elif isinstance(exc, OperationalError | InterfaceError):
+        exc = database_unavailable(exc)
     response = drf_exception_handler(exc, context)
     if response is None:
         logger.exception("unhandled error", exc_info=exc)
@@ -56,6 +61,19 @@ def exception_handler(exc, context):
         )
     response.data = _body_for(exc, response.data)
     return response
+
+
+def database_unavailable(exc: Exception) -> ApiError:
+    """The database could not be reached or dropped the connection mid-request: a 503 the
+    client may retry, never a 500. A connection dropped between requests (a database restart,
+    `pg_terminate_backend`) never gets here: CONN_HEALTH_CHECKS replaces it first."""
+    logger.warning("database unavailable: %s", exc)
+    return ApiError(
+        503,
+        "database_unavailable",
+        "the database is unavailable; retry shortly",
+        retry_after=DATABASE_RETRY_AFTER_SECONDS,
+    )
 
 
 def _body_for(exc, data) -> dict:

@@ -1,4 +1,8 @@
-"""`/` and `/health`: public, cheap, and honest about what is down."""
+"""`/` and `/health`: public, cheap, and honest about what is down.
+
+`/health` answers 503 when the database cannot be reached or originals cannot be stored (a full
+or read-only disk, an unreachable bucket), so a load balancer stops sending uploads there.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from documents import engines
+from documents import engines, storage
 from jobs import dashboard
 
 # Pages for people, listed by the index beside the API's operations.
@@ -101,12 +105,14 @@ class HealthView(APIView):
     def get(self, request):
         services = {
             "database": _database(),
-            "storage": "s3" if settings.S3_BUCKET else "local",
+            "storage": storage.check(),
             "engine": engines.resolve(None),
         }
         if services["database"] == "connected":
             services["workers"] = dashboard.health()
-        healthy = services["database"] == "connected"
+        healthy = services["database"] == "connected" and (
+            services["storage"]["status"] == "available"
+        )
         return Response(
             {
                 "status": "healthy" if healthy else "unhealthy",

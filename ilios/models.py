@@ -4,13 +4,31 @@ import secrets
 
 from django.db import models
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from ilios import crypto
 
+# Keys shown in the admin keep at most this many leading characters, and never more than a
+# quarter of the key: enough to recognise a key, never enough to be (or to shortcut) it.
+PREFIX_LENGTH = 12
+HASH_SALT = "ilios.api-key"
+
 
 def hash_key(raw_key: str) -> str:
-    """Keys are long random strings, so one SHA-256 is enough: there is nothing to brute-force."""
-    return hashlib.sha256(raw_key.encode()).hexdigest()
+    """A keyed hash (HMAC-SHA256 under SECRET_KEY) of the key's SHA-256.
+
+    Keyed, so a copy of the database alone cannot be used to guess keys offline, however short
+    an operator's key is: without SECRET_KEY there is nothing to test guesses against. Over the
+    SHA-256 rather than the key itself, so the hashes stored by earlier versions (plain SHA-256)
+    could be upgraded in place, without the keys (migration 0003). Changing SECRET_KEY
+    therefore invalidates every API key, as it does sealed passwords and sessions.
+    """
+    digest = hashlib.sha256(raw_key.encode()).hexdigest()
+    return salted_hmac(HASH_SALT, digest, algorithm="sha256").hexdigest()
+
+
+def key_prefix(raw_key: str) -> str:
+    return raw_key[: min(PREFIX_LENGTH, len(raw_key) // 4)]
 
 
 class ApiKey(models.Model):
@@ -46,7 +64,7 @@ class ApiKey(models.Model):
     def generate(cls, name: str) -> tuple["ApiKey", str]:
         """Create a key; returns the row and the raw key, which is never retrievable again."""
         raw_key = "ilios_" + secrets.token_urlsafe(32)
-        key = cls.objects.create(name=name, prefix=raw_key[:12], key_hash=hash_key(raw_key))
+        key = cls.objects.create(name=name, prefix=key_prefix(raw_key), key_hash=hash_key(raw_key))
         return key, raw_key
 
     # --- Webhook signing secret -------------------------------------------------------------

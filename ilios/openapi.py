@@ -25,7 +25,14 @@ ERROR_RESPONSES = {
     401: OpenApiResponse(error_response, description="missing or invalid API key"),
     404: OpenApiResponse(error_response, description="no such object for this key"),
     429: OpenApiResponse(error_response, description="throttled; see Retry-After"),
+    503: OpenApiResponse(
+        error_response,
+        description="a dependency is down (database_unavailable, storage_unavailable, "
+        "engine_unavailable); retry after Retry-After",
+    ),
 }
+# Endpoints that store uploads.
+STORAGE_FULL = OpenApiResponse(error_response, description="storage full; nothing was kept")
 
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):

@@ -4,12 +4,17 @@
 from __future__ import annotations
 
 import base64
+import contextlib
+import functools
+import os
 import re
 import secrets
+import tempfile
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.functional import lazy
 from dotenv import load_dotenv
 
 from ilios import config, embedded_database
@@ -23,23 +28,28 @@ UPLOAD_TEMP_DIR = DATA_DIR / "tmp"
 UPLOAD_TEMP_DIR.mkdir(parents=True, exist_ok=True)
 
 
-def _secret_key() -> str:
-    """The configured SECRET_KEY, or one generated once and kept in the data directory.
+@functools.cache
+def _generated_secret_key() -> str:
+    """A secret key generated on first use and kept in the data directory.
 
-    The embedded default must start with no configuration at all, yet sessions and signed values
-    must survive restarts and be shared by the API and the workers on the same machine.
+    The embedded default must start with no configuration at all, yet sessions, sealed
+    passwords and API-key hashes must survive restarts and be shared by the API and the workers
+    on one machine. The key is made when something first needs it, never on import: importing
+    the settings (as `collectstatic` does while a Docker image is built) creates nothing, so no
+    image carries a key that every container made from it would share. When several processes
+    start at once, the first link wins and the others read its key.
     """
-    configured = config.text("SECRET_KEY")
-    if configured:
-        return configured
     key_file = DATA_DIR / "secret_key"
     if not key_file.exists():
-        key_file.touch(mode=0o600)
-        key_file.write_text(secrets.token_urlsafe(50))
+        with tempfile.NamedTemporaryFile("w", dir=DATA_DIR, prefix=".secret_key-") as candidate:
+            candidate.write(secrets.token_urlsafe(50))  # mode 0600, as mkstemp creates it
+            candidate.flush()
+            with contextlib.suppress(FileExistsError):
+                os.link(candidate.name, key_file)
     return key_file.read_text().strip()
 
 
-SECRET_KEY = _secret_key()
+SECRET_KEY = config.text("SECRET_KEY") or lazy(_generated_secret_key, str)()
 DEBUG = config.boolean("DEBUG", False)
 ALLOWED_HOSTS = [h.strip() for h in config.text("ALLOWED_HOSTS", "*").split(",") if h.strip()]
 CSRF_TRUSTED_ORIGINS = [
@@ -134,6 +144,23 @@ else:
     embedded_database.configure(DATABASES["default"], DB_ENCRYPTION_KEY, DB_WAL_MODE)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Database outages: reconnect, and notice a dead link in seconds ---------------------------
+# A connection the database dropped between requests (a restart, `pg_terminate_backend`) is
+# replaced before the next request uses it, instead of failing it. On PostgreSQL a host cut off
+# from the database learns so within about 30 s (TCP keepalives and tcp_user_timeout) rather
+# than waiting on a silent socket for many minutes; options given in DATABASE_URL win.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    DATABASES["default"]["OPTIONS"] = {
+        "connect_timeout": 10,
+        "keepalives": 1,
+        "keepalives_idle": 10,
+        "keepalives_interval": 5,
+        "keepalives_count": 3,
+        "tcp_user_timeout": 30_000,
+        **DATABASES["default"].get("OPTIONS", {}),
+    }
 
 # --- Storage: local files by default, S3 when S3_BUCKET is set --------------------------------
 S3_BUCKET = config.text("S3_BUCKET")
@@ -243,6 +270,15 @@ WEBHOOK_CONCURRENCY = config.integer("WEBHOOK_CONCURRENCY", 4, minimum=1, maximu
 
 # --- API --------------------------------------------------------------------------------------
 API_KEY = config.text("API_KEY")
+# A short key can be guessed online: refuse one at start, by position, never echoing it.
+API_KEY_MIN_LENGTH = 16
+for _number, _key in enumerate((k.strip() for k in API_KEY.split(",") if k.strip()), start=1):
+    if len(_key) < API_KEY_MIN_LENGTH:
+        raise ImproperlyConfigured(
+            f"API_KEY: key #{_number} has {len(_key)} characters; each key needs at least "
+            f"{API_KEY_MIN_LENGTH} (make one with: python -c 'import secrets; "
+            "print(secrets.token_urlsafe(32))')"
+        )
 THROTTLE_RATE = config.text("THROTTLE_RATE")  # e.g. 100/minute; empty = no throttling
 if THROTTLE_RATE and not re.fullmatch(
     r"\d+/(s|sec|second|m|min|minute|h|hour|d|day)", THROTTLE_RATE

@@ -2,18 +2,25 @@
 
 The queue reads as state transitions; what PostgreSQL and SQLite do differently to make those
 transitions fast (commit acknowledgement, waking idle workers, planner statistics, writing many
-rows at once) lives here, so `queue.py` never asks which database it is talking to.
+rows at once) lives here, so `queue.py` never asks which database it is talking to. So does
+what a long-running process does when the database goes away.
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 
 NOTIFY_CHANNEL = "ilios_jobs"
+
+# What a query raises when the database cannot be used right now (unreachable, restarting, the
+# connection dropped by `pg_terminate_backend`, SQLite's disk full), as opposed to a wrong query.
+UNAVAILABLE = (OperationalError, InterfaceError)
 
 
 def is_postgresql() -> bool:
@@ -37,6 +44,17 @@ def commit_without_waiting_for_disk() -> None:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
+def drop_connection() -> None:
+    """Close this thread's connection after a query on it failed; the next query reconnects.
+
+    Django does this between requests. A worker's threads never end a request, so without it a
+    connection the database dropped (a restart, `pg_terminate_backend`) would fail every query
+    of that thread forever.
+    """
+    with contextlib.suppress(DatabaseError):
+        connection.close()
+
+
 # --- Waking idle workers ----------------------------------------------------------------------
 #
 # PostgreSQL delivers a NOTIFY to every listening worker host. SQLite is always on one machine,
@@ -55,11 +73,15 @@ def notify() -> None:
         _signal_file().touch()
 
 
+_listening = threading.local()  # per claiming thread: the connection it LISTENs on
+
+
 def listen() -> None:
     if is_postgresql():
         connection.ensure_connection()
         with connection.cursor() as cursor:
             cursor.execute(f"LISTEN {NOTIFY_CHANNEL}")
+        _listening.connection = connection.connection
 
 
 def wake_token() -> int:
@@ -70,11 +92,15 @@ def wake_token() -> int:
 def wait_for_notification(token: int, timeout: float) -> None:
     """Block until notified (since `token` was taken) or until `timeout` passes."""
     if is_postgresql():
-        pg = connection.connection
-        for _ in pg.notifies(timeout=timeout, stop_after=1):
-            pass
-        for _ in pg.notifies(timeout=0):
-            pass
+        listening_on = getattr(_listening, "connection", None)
+        if connection.connection is None or connection.connection is not listening_on:
+            listen()  # a new connection since the database dropped the old one
+        with connection.wrap_database_errors:
+            pg = connection.connection
+            for _ in pg.notifies(timeout=timeout, stop_after=1):
+                pass
+            for _ in pg.notifies(timeout=0):
+                pass
         return
     signal_file = _signal_file()
     deadline = time.monotonic() + timeout

@@ -37,6 +37,12 @@ def fixture_upload(name: str) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, (FIXTURES / name).read_bytes())
 
 
+def padded_pdf(size: int) -> bytes:
+    """A real corpus PDF grown past `size` with a trailing comment, which readers ignore."""
+    pdf = (FIXTURES / "minimal-document.pdf").read_bytes()
+    return pdf + b"\n%" + b"x" * (size - len(pdf)) + b"\n"
+
+
 def wait_until(predicate, timeout: float = 30.0, interval: float = 0.05):
     """Poll a condition that another process makes true (real processes cannot be time-warped)."""
     deadline = time.monotonic() + timeout
@@ -60,9 +66,9 @@ def database_env() -> dict:
 
 
 class WorkerProcesses:
-    """A real `manage.py runworkers` in a child process."""
+    """A real `manage.py runworkers` in a child process; its log goes to `log` when given."""
 
-    def __init__(self, processes: int = 1, concurrency: int = 2, **env):
+    def __init__(self, processes: int = 1, concurrency: int = 2, log: Path | None = None, **env):
         self.env = {
             **os.environ,
             **database_env(),
@@ -78,10 +84,19 @@ class WorkerProcesses:
             f"--processes={processes}",
             f"--concurrency={concurrency}",
         ]
+        self.log = log
         self.process: subprocess.Popen | None = None
 
     def start(self) -> WorkerProcesses:
-        self.process = subprocess.Popen(self.args, env=self.env, cwd=REPO, start_new_session=True)
+        output = self.log.open("w") if self.log else None
+        self.process = subprocess.Popen(
+            self.args,
+            env=self.env,
+            cwd=REPO,
+            start_new_session=True,
+            stdout=output,
+            stderr=subprocess.STDOUT if output else None,
+        )
         return self
 
     def stop(self, timeout: float = 30) -> int:
@@ -101,7 +116,7 @@ def stop_process(process: subprocess.Popen, timeout: float = 30) -> int:
 
 @pytest.fixture
 def workers():
-    """Start real worker processes with `workers(processes=, concurrency=, **env)`."""
+    """Start real worker processes with `workers(processes=, concurrency=, log=, **env)`."""
     started: list[WorkerProcesses] = []
 
     def start(**kwargs) -> WorkerProcesses:

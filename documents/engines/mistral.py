@@ -14,13 +14,13 @@ import os
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import httpx2
-import pypdfium2 as pypdfium
 import pypdfium2.raw as pdfium_c
 from mistralai.client import Mistral, errors, models
 from mistralai.client.utils import BackoffStrategy, RetryConfig
@@ -93,9 +93,9 @@ class MistralEngine(Engine):
             processing_ms=int((time.monotonic() - started) * 1000),
         )
 
-    def _ocr(self, source: Path, mime_type: str, pages: list[int] | None) -> models.OCRResponse:
+    def _ocr(self, source: BinaryIO, mime_type: str, pages: list[int] | None) -> models.OCRResponse:
         """Inline small documents; upload big ones and hand the API a short-lived signed URL."""
-        if source.stat().st_size <= self.inline_limit_bytes:
+        if os.fstat(source.fileno()).st_size <= self.inline_limit_bytes:
             return self._process(_chunk(mime_type, _data_url(source, mime_type)), pages)
         file_id = self._upload(source, mime_type)
         try:
@@ -115,15 +115,14 @@ class MistralEngine(Engine):
             include_blocks=False,
         )
 
-    def _upload(self, source: Path, mime_type: str) -> str:
+    def _upload(self, source: BinaryIO, mime_type: str) -> str:
         """Name the upload after its type: stored originals and temp copies carry no extension
         the API could go by."""
         name = f"document{mimetypes.guess_extension(mime_type) or ''}"
-        with source.open("rb") as content:
-            uploaded = self._client.files.upload(
-                file={"file_name": name, "content": content, "content_type": mime_type},
-                purpose="ocr",
-            )
+        uploaded = self._client.files.upload(
+            file={"file_name": name, "content": source, "content_type": mime_type},
+            purpose="ocr",
+        )
         return uploaded.id
 
     def _delete_quietly(self, file_id: str) -> None:
@@ -169,46 +168,37 @@ class MistralEngine(Engine):
 @contextmanager
 def _readable_copy(
     path: Path, mime_type: str, password: str | None
-) -> Iterator[tuple[Path, int | None]]:
-    """Yield a file the API can read, and its page count when it is known.
+) -> Iterator[tuple[BinaryIO, int | None]]:
+    """Yield the document opened as the API can read it, and its page count when it is known.
 
-    The API takes no password, so an encrypted PDF is decrypted into a temporary copy next to
-    the original (same volume, same cleanup policy), which is removed however the call ends. A
-    PDF that PDFium cannot parse at all goes as it is: Mistral, with its own parser, decides.
+    The API takes no password, so an encrypted PDF is decrypted into an unnamed temporary file
+    (O_TMPFILE: it never has a name in any directory, and the kernel frees it when it is closed
+    or the process dies, even by SIGKILL), so no readable copy of a protected document can
+    outlive the conversion. A PDF that PDFium cannot parse at all goes as it is: Mistral, with
+    its own parser, decides.
     """
     if mime_type != formats.PDF:
-        yield path, limits.image_page_count(path) if formats.is_image(mime_type) else None
+        with path.open("rb") as source:
+            yield source, limits.image_page_count(path) if formats.is_image(mime_type) else None
         return
     page_count, decrypted = None, None
-    with pdfium.lock:
-        try:
-            document = pdfium.open_pdf(path, password)
-        except UnreadableDocument:
-            document = None
-        if document is not None:
+    with ExitStack() as cleanup:
+        with pdfium.lock:
             try:
-                page_count = len(document)
-                if pdfium.is_encrypted(document):
-                    decrypted = _save_decrypted(document, path)
-            finally:
-                document.close()
-    try:
-        yield decrypted or path, page_count
-    finally:
-        if decrypted:
-            decrypted.unlink(missing_ok=True)
-
-
-def _save_decrypted(document: pypdfium.PdfDocument, original: Path) -> Path:
-    fd, name = tempfile.mkstemp(prefix=".decrypted-", suffix=".pdf", dir=original.parent)
-    os.close(fd)
-    copy = Path(name)
-    try:
-        document.save(copy, flags=pdfium_c.FPDF_REMOVE_SECURITY)
-    except BaseException:
-        copy.unlink(missing_ok=True)
-        raise
-    return copy
+                document = pdfium.open_pdf(path, password)
+            except UnreadableDocument:
+                document = None
+            if document is not None:
+                try:
+                    page_count = len(document)
+                    if pdfium.is_encrypted(document):
+                        decrypted = cleanup.enter_context(tempfile.TemporaryFile(dir=path.parent))
+                        document.save(decrypted, flags=pdfium_c.FPDF_REMOVE_SECURITY)
+                        decrypted.seek(0)
+                finally:
+                    document.close()
+        source = decrypted or cleanup.enter_context(path.open("rb"))
+        yield source, page_count
 
 
 def _zero_based_pages(
@@ -231,8 +221,8 @@ def _chunk(mime_type: str, url: str) -> dict:
     return {"type": "document_url", "document_url": url}
 
 
-def _data_url(source: Path, mime_type: str) -> str:
-    return f"data:{mime_type};base64,{base64.b64encode(source.read_bytes()).decode('ascii')}"
+def _data_url(source: BinaryIO, mime_type: str) -> str:
+    return f"data:{mime_type};base64,{base64.b64encode(source.read()).decode('ascii')}"
 
 
 def _server_message(body: str) -> str:

@@ -7,7 +7,7 @@ import pytest
 
 from tests.conftest import FIXTURES, REPO
 
-API_KEY = "cli-test-key"
+API_KEY = "cli-test-key-0123456789"
 
 
 class Cli:

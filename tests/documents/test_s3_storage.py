@@ -1,83 +1,28 @@
 """Originals on S3 (moto in server mode, over HTTP): upload, multipart, download, conversion."""
 
-import boto3
 import pytest
-from boto3.s3.transfer import TransferConfig
 from django.core.files.uploadedfile import SimpleUploadedFile
-from moto.server import ThreadedMotoServer
 
 from documents.models import Document
-from tests.conftest import FIXTURES, wait_until
-
-BUCKET = "ilios-test"
-CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-MULTIPART_THRESHOLD = 5 * 2**20  # S3's smallest part size
+from tests.conftest import FIXTURES, padded_pdf, wait_until
+from tests.s3 import MULTIPART_THRESHOLD, bucket_at, start_moto, use_bucket
 
 
 @pytest.fixture(scope="module")
 def s3_endpoint():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    ).create_bucket(Bucket=BUCKET)
+    server, endpoint = start_moto()
     yield endpoint
     server.stop()
 
 
 @pytest.fixture
 def bucket(s3_endpoint):
-    return boto3.resource(
-        "s3",
-        endpoint_url=s3_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    ).Bucket(BUCKET)
+    return bucket_at(s3_endpoint)
 
 
 @pytest.fixture
 def s3_storage(settings, s3_endpoint, monkeypatch):
-    """Point the default storage at the bucket, as S3_BUCKET and friends would."""
-    for name, value in CREDENTIALS.items():
-        monkeypatch.setenv(name, value)
-    settings.S3_BUCKET = BUCKET
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "documents.s3.DiskBackedS3Storage",
-            "OPTIONS": {
-                "bucket_name": BUCKET,
-                "endpoint_url": s3_endpoint,
-                "access_key": "testing",
-                "secret_key": "testing",
-                "region_name": "us-east-1",
-                "file_overwrite": True,
-                "transfer_config": TransferConfig(
-                    multipart_threshold=MULTIPART_THRESHOLD, multipart_chunksize=MULTIPART_THRESHOLD
-                ),
-            },
-        },
-    }
-    return {
-        "S3_BUCKET": BUCKET,
-        "AWS_ENDPOINT_URL_S3": s3_endpoint,
-        "AWS_REGION": "us-east-1",
-        "S3_MULTIPART_THRESHOLD": str(MULTIPART_THRESHOLD),
-        **CREDENTIALS,
-    }
-
-
-def padded_pdf(size: int) -> bytes:
-    """A real corpus PDF grown past `size` with a trailing comment, which readers ignore."""
-    pdf = (FIXTURES / "minimal-document.pdf").read_bytes()
-    return pdf + b"\n%" + b"x" * (size - len(pdf)) + b"\n"
+    return use_bucket(settings, monkeypatch, s3_endpoint)
 
 
 @pytest.mark.django_db

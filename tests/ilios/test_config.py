@@ -30,6 +30,7 @@ def start(**env) -> subprocess.CompletedProcess:
         ("MARGIN_RATE", "-1"),
         ("PORT", "99999"),
         ("THROTTLE_RATE", "fast"),
+        ("API_KEY", "a-long-enough-key, short"),
         ("WEBHOOK_SECRET", "not-whsec"),
         ("WEBHOOK_SECRET", "whsec_dG9vIHNob3J0"),  # 9 bytes
         ("WEBHOOK_SECRET", "whsec_not base64!"),
@@ -42,6 +43,12 @@ def test_a_wrong_value_stops_start_up_naming_the_variable(tmp_path, name, value)
     result = start(DATA_DIR=str(tmp_path), **{name: value})
     assert result.returncode != 0
     assert name in result.stderr.splitlines()[-1]
+
+
+def test_a_short_api_key_is_refused_without_being_echoed(tmp_path):
+    result = start(DATA_DIR=str(tmp_path), API_KEY="first-key-long-enough,s3cr3t")
+    assert "API_KEY: key #2 has 6 characters" in result.stderr
+    assert "s3cr3t" not in result.stderr
 
 
 def test_mistral_without_a_key_is_refused(tmp_path):

@@ -13,7 +13,7 @@ def test_health_reports_every_service(client):
     body = client.get("/health").json()
     assert body["status"] == "healthy"
     assert body["services"]["database"] == "connected"
-    assert body["services"]["storage"] == "local"
+    assert body["services"]["storage"] == {"backend": "local", "status": "available"}
     assert body["services"]["engine"] == "local"
     assert body["services"]["workers"] == {"active": 0, "pendingJobs": 0}
 

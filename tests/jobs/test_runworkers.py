@@ -1,6 +1,7 @@
 """`manage.py runworkers` as real processes: races, crashes and shutdowns."""
 
 import os
+import re
 import signal
 
 import pytest
@@ -107,3 +108,18 @@ def test_a_worker_declared_dead_stops_and_a_fresh_one_takes_its_place(make_docum
     [fresh] = wait_until(live_workers)
     assert fresh.pid != declared.pid
     assert Worker.objects.get(id=declared.id).status == Worker.Status.DEAD, "it did not revive"
+
+
+def restart_delays(log) -> list[float]:
+    return [float(s) for s in re.findall(r"restarting it in ([\d.]+) s", log.read_text())]
+
+
+def test_children_that_keep_dying_young_are_restarted_ever_more_slowly(workers, tmp_path):
+    log = tmp_path / "workers.log"
+    no_tables = tmp_path / "not-migrated.db"  # every child dies as it starts
+    runner = workers(processes=1, concurrency=1, log=log, DATABASE_URL="", LOCAL_DB_PATH=no_tables)
+
+    wait_until(lambda: len(restart_delays(log)) >= 3)
+
+    assert restart_delays(log)[:3] == [1, 2, 4]
+    assert runner.stop() == 0, "SIGTERM during the wait stops the supervisor"

@@ -2,12 +2,17 @@
 documents at once.
 
 The parent only supervises: it forks the worker processes, forwards SIGTERM/SIGINT to them and
-restarts one that dies. Each worker process claims as many jobs as it has free seats, runs them
-on a thread pool (conversions mostly wait on the network or on C code that releases the GIL),
-commits finished ones in groups, heartbeats into its Worker row, and recovers other workers'
-orphans now and then (the shape of healthchecks' `sendalerts`: signal handlers set a flag, a
-semaphore of seats feeds a thread pool). Webhook deliveries run beside the conversions in the
-same shape, on seats, claims and threads of their own (`DeliveryLane`).
+restarts one that dies, waiting longer each time children keep dying young. Each worker process
+claims as many jobs as it has free seats, runs them on a thread pool (conversions mostly wait on
+the network or on C code that releases the GIL), commits finished ones in groups, heartbeats
+into its Worker row, and recovers other workers' orphans and sweeps leftover files now and then
+(the shape of healthchecks' `sendalerts`: signal handlers set a flag, a semaphore of seats feeds
+a thread pool). Webhook deliveries run beside the conversions in the same shape, on seats,
+claims and threads of their own (`DeliveryLane`).
+
+A database outage (a restart, dropped connections, a host cut off) does not kill a worker
+process: each thread drops its broken connection and retries with backoff, and finished results
+are kept until they can be recorded (see `WorkerProcess.write`).
 """
 
 from __future__ import annotations
@@ -20,23 +25,54 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from queue import SimpleQueue
+from typing import TypeVar
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError, connections
 
-from documents import conversion, engines, retention
+from documents import conversion, engines, leftovers, retention, storage
 from documents.engines.base import ConversionError, ConversionResult, EngineUnavailable
 from ilios import idempotency
+from jobs import db, queue, webhooks
 from jobs import payload as job_payload
-from jobs import queue, webhooks
 from jobs.models import Job, Worker
 
 logger = logging.getLogger("ilios.worker")
 
-RESTART_DELAY_SECONDS = 1.0
+T = TypeVar("T")
+
+# A child that dies sooner than this after its start died young: the next restart waits twice
+# as long as the last (1 s, 2 s, 4 s … at most a minute), so a child that cannot start (its
+# database down, its disk full) is retried ever more calmly instead of once a second.
+DIED_YOUNG_SECONDS = 60.0
+RESTART_DELAYS = (1.0, 60.0)  # first and longest wait before a restart
+# A worker thread's waits between attempts while the database is unreachable.
+OUTAGE_DELAYS = (0.5, 5.0)
+# Stored originals no document references are looked for at most this often per process.
+ORIGINALS_SWEEP_SECONDS = 3600.0
+
+
+class Backoff:
+    """Waits that double with each failure in a row, up to the longest, and start over after a
+    success."""
+
+    def __init__(self, first: float, longest: float):
+        self.first, self.longest = first, longest
+        self.failures = 0
+
+    def failed(self) -> float:
+        """Count a failure; returns how long to wait before the next attempt."""
+        delay = min(self.first * 2**self.failures, self.longest)
+        self.failures += 1
+        return delay
+
+    def succeeded(self) -> None:
+        self.failures = 0
 
 
 class Command(BaseCommand):
@@ -54,7 +90,8 @@ class Supervisor:
     def __init__(self, processes: int, concurrency: int):
         self.processes = processes
         self.concurrency = concurrency
-        self.children: set[int] = set()
+        self.children: dict[int, float] = {}  # pid -> when it started (monotonic)
+        self.restarts = Backoff(*RESTART_DELAYS)
         self.stopping = False
 
     def run(self) -> None:
@@ -75,24 +112,43 @@ class Supervisor:
                 pid, status = os.wait()
             except ChildProcessError:
                 break
-            self.children.discard(pid)
+            lived = time.monotonic() - self.children.pop(pid, time.monotonic())
             if not self.stopping:
-                logger.error("worker process %d exited (status %d); restarting it", pid, status)
-                time.sleep(RESTART_DELAY_SECONDS)
-                self.spawn()
+                self.restart_after(pid, status, lived)
         logger.info("all worker processes stopped")
+
+    def restart_after(self, pid: int, status: int, lived: float) -> None:
+        """Replace a child that died, after a wait that grows while children keep dying young.
+
+        The wait is spent in short sleeps, so a SIGTERM meanwhile stops the supervisor at once.
+        """
+        if lived >= DIED_YOUNG_SECONDS:
+            self.restarts.succeeded()
+        delay = self.restarts.failed()
+        logger.error(
+            "worker process %d exited (status %d) after %.1f s; restarting it in %g s",
+            pid,
+            status,
+            lived,
+            delay,
+        )
+        restart_at = time.monotonic() + delay
+        while not self.stopping and time.monotonic() < restart_at:
+            time.sleep(0.05)
+        if not self.stopping:
+            self.spawn()
 
     def on_signal(self, signum, frame) -> None:
         """Only flags and forwards: the wait loop does the rest."""
         self.stopping = True
-        for pid in self.children:
+        for pid in list(self.children):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGTERM)
 
     def spawn(self) -> None:
         pid = os.fork()
         if pid:
-            self.children.add(pid)
+            self.children[pid] = time.monotonic()
             return
         code = 1
         try:
@@ -130,12 +186,16 @@ class WorkerProcess:
         self.held: dict[int, Job] = {}  # claimed, outcome not yet recorded
         self.counters = queue.Counters()
         self.lost = False
+        self.outage = Backoff(*OUTAGE_DELAYS)  # the main thread's, while claims fail
+        self.grace_ends: float | None = None  # set on shutdown: writes stop retrying then
         self.next_maintenance = time.monotonic() + random.uniform(0, settings.MAINTENANCE_INTERVAL)
+        self.next_originals_sweep = 0.0  # with the first maintenance
         self.deliveries = DeliveryLane(self)
 
     def run(self) -> int:
         signal.signal(signal.SIGTERM, lambda *_: self.stopping.set())
         signal.signal(signal.SIGINT, lambda *_: self.stopping.set())
+        self.remove_stale_temp_files()
         self.worker = queue.register_worker(self.concurrency)
         logger.info("worker %s started (pid %d)", self.worker.id, os.getpid())
         queue.refresh_statistics()
@@ -147,24 +207,31 @@ class WorkerProcess:
         self.deliveries.start()
         pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="job")
         while not self.stopping.is_set():
-            self.maintain_when_due()
-            seats = take_free_seats(self.seats)
-            if not seats:
-                continue
-            token = queue.wake_token()
-            jobs = queue.claim(self.worker.id, seats)
-            if len(jobs) < seats:
-                self.seats.release(seats - len(jobs))
-            if not jobs:
-                queue.wait_for_work(token)
-                continue
-            with self.lock:
-                self.held.update((job.id, job) for job in jobs)
-            for job in jobs:
-                pool.submit(self.process, job)
+            try:
+                self.maintain_when_due()
+                claim_and_start(
+                    self.seats,
+                    lambda seats: queue.claim(self.worker.id, seats),
+                    self.held,
+                    self.lock,
+                    pool,
+                    self.process,
+                )
+            except db.UNAVAILABLE as exc:
+                wait_for_database(self.outage, self.stopping, exc, "claiming")
+            else:
+                self.database_reachable()
         self.shut_down(recorder)
         pool.shutdown(wait=False, cancel_futures=True)
         return 1 if self.lost else 0
+
+    def remove_stale_temp_files(self) -> None:
+        """At start, before anything else: a worker killed earlier may have left its local
+        copies behind (and an earlier version, decrypted copies)."""
+        try:
+            leftovers.remove_stale_temp_files()
+        except Exception:
+            logger.exception("could not sweep the temp directory")
 
     def warm_up(self) -> None:
         """Build the default engine before the first claim, not in the first job's threads.
@@ -177,6 +244,19 @@ class WorkerProcess:
         except Exception:
             logger.exception("the default engine could not be built; jobs will report why")
 
+    def database_reachable(self) -> None:
+        """After an outage, put off recovering orphans for WORKER_DEAD_AFTER.
+
+        No worker could heartbeat during the outage; judged at once, all of them would look
+        dead, and every in-flight conversion would be thrown away and run again (paid twice).
+        """
+        if self.outage.failures:
+            logger.info("database reachable again after %d failed attempt(s)", self.outage.failures)
+            self.outage.succeeded()
+            self.next_maintenance = max(
+                self.next_maintenance, time.monotonic() + settings.WORKER_DEAD_AFTER
+            )
+
     def process(self, job: Job) -> None:
         """Convert one document (in a pool thread); the recorder commits a success."""
         try:
@@ -185,6 +265,8 @@ class WorkerProcess:
             self.record_failure(job, str(exc), retryable=True, retry_after=exc.retry_after)
         except ConversionError as exc:
             self.record_failure(job, str(exc), retryable=False)
+        except storage.StorageError as exc:
+            self.record_failure(job, str(exc.detail), retryable=True)
         except Exception as exc:
             logger.exception("job %s: unexpected error", job.id)
             self.record_failure(job, f"internal error ({type(exc).__name__})", retryable=True)
@@ -206,11 +288,16 @@ class WorkerProcess:
 
     def record(self, batch: list[tuple[Job, ConversionResult]]) -> None:
         try:
-            recorded = {job.id for job in queue.complete_many(self.worker.id, batch)}
+            recorded = self.write(
+                f"{len(batch)} finished job(s)",
+                lambda: {job.id for job in queue.complete_many(self.worker.id, batch)},
+            )
         except Exception:
-            # The jobs stay processing; orphan recovery retries them after JOB_TIMEOUT.
             logger.exception("recording %d finished job(s) failed", len(batch))
-            recorded = set()
+            recorded = None
+        # Not recorded: the jobs stay processing; orphan recovery retries them after
+        # JOB_TIMEOUT (or once this worker is gone), and they are billed once.
+        recorded = recorded or set()
         for job, _ in batch:
             if job.id not in recorded:
                 logger.warning("job %s: result not recorded (job lost or error)", job.id)
@@ -222,8 +309,11 @@ class WorkerProcess:
 
     def record_failure(self, job, error, *, retryable, retry_after=None) -> None:
         try:
-            status = queue.fail(
-                job, self.worker.id, error, retryable=retryable, retry_after=retry_after
+            status = self.write(
+                f"job {job.id}'s failed attempt",
+                lambda: queue.fail(
+                    job, self.worker.id, error, retryable=retryable, retry_after=retry_after
+                ),
             )
         finally:
             with self.lock:
@@ -234,10 +324,41 @@ class WorkerProcess:
                 self.counters.failed += 1
             logger.info("job %s attempt %d failed (%s): %s", job.id, job.attempts, status, error)
 
+    def write(self, what: str, write: Callable[[], T]) -> T | None:
+        """Run one of this worker's writes through a database outage; None if it gave up.
+
+        An outcome is worth keeping: its conversion may have taken minutes and been paid for.
+        While the database is unreachable the write is retried with backoff in the thread that
+        needs it (the job keeps its seat, so nothing new is claimed meanwhile), each attempt on
+        a fresh connection, until it succeeds, or until the shutdown grace is over: the job is
+        then left processing, and orphan recovery runs it again elsewhere, billed once. If
+        others declared this worker dead meanwhile, the queue refuses its late writes.
+        """
+        backoff = Backoff(*OUTAGE_DELAYS)
+        while True:
+            try:
+                return write()
+            except db.UNAVAILABLE as exc:
+                db.drop_connection()
+                delay = backoff.failed()
+                if self.grace_ends is not None:
+                    delay = min(delay, self.grace_ends - time.monotonic())
+                if delay <= 0:
+                    logger.error("database unavailable (%s); %s not written", exc, what)
+                    return None
+                logger.warning(
+                    "database unavailable (%s); %s kept, retrying in %g s", exc, what, delay
+                )
+                time.sleep(delay)
+
     def heartbeat(self) -> None:
         while not self.stopping.wait(settings.HEARTBEAT_INTERVAL):
             try:
                 alive = queue.heartbeat(self.worker.id, self.counters)
+            except db.UNAVAILABLE as exc:
+                db.drop_connection()
+                logger.warning("heartbeat failed: database unavailable (%s)", exc)
+                continue
             except Exception:
                 logger.exception("heartbeat failed")
                 continue
@@ -247,6 +368,8 @@ class WorkerProcess:
                 self.stopping.set()
 
     def maintain_when_due(self) -> None:
+        """Recover orphans, apply retention and sweep leftover files every MAINTENANCE_INTERVAL;
+        stored originals, which takes a listing of the whole storage, once an hour."""
         if time.monotonic() < self.next_maintenance:
             return
         self.next_maintenance = time.monotonic() + settings.MAINTENANCE_INTERVAL
@@ -255,16 +378,26 @@ class WorkerProcess:
             retention.archive_expired()
             idempotency.purge_expired()
             queue.refresh_statistics()
+            leftovers.remove_stale_temp_files()
+            if time.monotonic() >= self.next_originals_sweep:
+                self.next_originals_sweep = time.monotonic() + ORIGINALS_SWEEP_SECONDS
+                leftovers.remove_unreferenced_originals()
+        except db.UNAVAILABLE:
+            raise
         except Exception:
             logger.exception("maintenance failed")
 
     def shut_down(self, recorder: threading.Thread) -> None:
         """Let running jobs finish within SHUTDOWN_GRACE, give the rest back, then stop.
 
-        Every seat back means every claimed job's outcome is committed.
+        Every seat back means every claimed job's outcome is committed. With the database
+        down, writes are retried until the grace ends, then left to orphan recovery.
         """
-        queue.mark_worker(self.worker.id, Worker.Status.STOPPING)
-        deadline = time.monotonic() + settings.SHUTDOWN_GRACE
+        self.grace_ends = deadline = time.monotonic() + settings.SHUTDOWN_GRACE
+        self.write(
+            "the worker's stopping state",
+            lambda: queue.mark_worker(self.worker.id, Worker.Status.STOPPING),
+        )
         returned = 0
         while returned < self.concurrency and (left := deadline - time.monotonic()) > 0:
             returned += self.seats.acquire(timeout=left)
@@ -273,10 +406,13 @@ class WorkerProcess:
         with self.lock:
             unfinished = list(self.held.values())
         for job in unfinished:
-            if queue.release(job, self.worker.id):
+            if self.write(f"job {job.id}'s release", partial(queue.release, job, self.worker.id)):
                 logger.info("job %s given back unfinished", job.id)
         self.deliveries.shut_down(deadline)
-        queue.mark_worker(self.worker.id, Worker.Status.STOPPED, self.counters)
+        self.write(
+            "the worker's stopped state",
+            lambda: queue.mark_worker(self.worker.id, Worker.Status.STOPPED, self.counters),
+        )
         logger.info("worker %s stopped", self.worker.id)
 
 
@@ -289,6 +425,46 @@ def take_free_seats(seats: threading.BoundedSemaphore) -> int:
     while seats.acquire(blocking=False):
         taken += 1
     return taken
+
+
+def claim_and_start(
+    seats: threading.BoundedSemaphore,
+    claim: Callable[[int], list[Job]],
+    held: dict[int, Job],
+    lock: threading.Lock,
+    pool: ThreadPoolExecutor,
+    run: Callable[[Job], None],
+) -> None:
+    """Take every free seat, claim that many jobs and run each on the pool; idle, wait for a
+    submission. The seats no job was found for go back, also when the claim fails."""
+    taken = take_free_seats(seats)
+    if not taken:
+        return
+    token = queue.wake_token()
+    jobs: list[Job] = []
+    try:
+        jobs = claim(taken)
+    finally:
+        if len(jobs) < taken:
+            seats.release(taken - len(jobs))
+    if not jobs:
+        queue.wait_for_work(token)
+        return
+    with lock:
+        held.update((job.id, job) for job in jobs)
+    for job in jobs:
+        pool.submit(run, job)
+
+
+def wait_for_database(
+    backoff: Backoff, stopping: threading.Event, exc: Exception, doing: str
+) -> None:
+    """A claiming thread's query failed for want of the database: drop the thread's connection
+    and wait, longer each time (a stop ends the wait)."""
+    db.drop_connection()
+    delay = backoff.failed()
+    logger.warning("database unavailable (%s); %s again in %g s", exc, doing, delay)
+    stopping.wait(delay)
 
 
 class DeliveryLane:
@@ -316,27 +492,24 @@ class DeliveryLane:
         queue.listen_for_work()
         pool = ThreadPoolExecutor(self.size, thread_name_prefix="delivery")
         stopping = self.process.stopping
+        outage = Backoff(*OUTAGE_DELAYS)
         while not stopping.is_set():
-            seats = take_free_seats(self.seats)
-            if not seats:
-                continue
             try:
-                token = queue.wake_token()
-                jobs = queue.claim(self.process.worker.id, seats, Job.Type.WEBHOOK)
+                claim_and_start(
+                    self.seats,
+                    lambda seats: queue.claim(self.process.worker.id, seats, Job.Type.WEBHOOK),
+                    self.held,
+                    self.process.lock,
+                    pool,
+                    self.deliver,
+                )
+            except db.UNAVAILABLE as exc:
+                wait_for_database(outage, stopping, exc, "claiming deliveries")
             except Exception:
                 logger.exception("claiming webhook deliveries failed")
-                self.seats.release(seats)
                 stopping.wait(1.0)
-                continue
-            if len(jobs) < seats:
-                self.seats.release(seats - len(jobs))
-            if not jobs:
-                queue.wait_for_work(token)
-                continue
-            with self.process.lock:
-                self.held.update((job.id, job) for job in jobs)
-            for job in jobs:
-                pool.submit(self.deliver, job)
+            else:
+                outage.succeeded()
         pool.shutdown(wait=False, cancel_futures=True)
 
     def deliver(self, job: Job) -> None:
@@ -349,7 +522,10 @@ class DeliveryLane:
                 webhooks.Result.RETRYABLE, f"internal error ({type(exc).__name__})"
             )
         try:
-            status = queue.record_delivery(job, self.process.worker.id, attempt)
+            status = self.process.write(
+                f"webhook job {job.id}'s attempt",
+                lambda: queue.record_delivery(job, self.process.worker.id, attempt),
+            )
         finally:
             with self.process.lock:
                 self.held.pop(job.id, None)
@@ -377,5 +553,6 @@ class DeliveryLane:
         with self.process.lock:
             unfinished = list(self.held.values())
         for job in unfinished:
-            if queue.release(job, self.process.worker.id):
+            release = partial(queue.release, job, self.process.worker.id)
+            if self.process.write(f"webhook job {job.id}'s release", release):
                 logger.info("webhook job %s given back unfinished", job.id)
