@@ -12,7 +12,7 @@ response parsing and error handling are exercised for real without touching the 
 Its Batch API runs a batch job's OCR requests the way the OCR endpoint answers them, when the job
 ends: a job answers RUNNING to `batch_polls_before_end` looks (or for as long as `hold_batches`
 is set), then ends SUCCESS with an output file (and an error file for the requests that
-failed), or FAILED after `fail_next_batch()`.
+failed, or that `batch_request_errors` names), or FAILED after `fail_next_batch()`.
 
 Standalone, for benchmarks: python -m fakes.mistral_server --port 8765 --latency 0.5
 
@@ -149,6 +149,7 @@ class FakeMistralServer:
         self.batch_jobs: dict[str, BatchJob] = {}
         self.batch_polls_before_end = 1
         self.hold_batches = False
+        self.look_latency_s = 0.0  # delay before each answer about one batch job
         self._batch_failure: str | None = None
         self.batch_request_errors: dict[str, str] = {}  # custom_id -> the error its line gets
         self._requests: list[RecordedRequest] = []
@@ -426,6 +427,7 @@ class _Handler(BaseHTTPRequestHandler):
         }
 
     def _on_batch_get(self, request: RecordedRequest, job_id: str) -> dict[str, Any]:
+        time.sleep(self.fake.look_latency_s)
         job = self.fake.batch_jobs.get(job_id)
         if job is None:
             raise ApiError(404, f"Batch job {job_id} not found")
