@@ -135,6 +135,7 @@ def test_a_document_mistral_fails_or_leaves_out_fails_alone_with_mistrals_reason
     submitted = submit(api)
     ids = {document.file_name: document.id for document in documents_of(submitted["batchId"])}
     mistral.batch_request_errors[ids["hebrew.png"]] = "Image could not be decoded"
+    mistral.batch_polls_before_end = settings.JOB_MAX_ATTEMPTS + 2  # waiting uses no attempts
     worker = queue.register_worker(1)
     while step(worker) == Job.Status.PENDING:
         clock.advance(POLL_INTERVAL)
@@ -146,6 +147,7 @@ def test_a_document_mistral_fails_or_leaves_out_fails_alone_with_mistrals_reason
         documents[name].status for name in ("minimal-document.pdf", "pdflatex-4-pages.pdf")
     } == {"completed"}
     assert UsageRecord.objects.count() == 2
+    assert Job.objects.get().status == Job.Status.COMPLETED
 
 
 def test_a_crash_after_mistral_created_the_job_but_before_its_id_was_recorded_adopts_that_job(
