@@ -146,8 +146,12 @@ def test_a_document_mistral_fails_or_leaves_out_fails_alone_with_mistrals_reason
     assert {
         documents[name].status for name in ("minimal-document.pdf", "pdflatex-4-pages.pdf")
     } == {"completed"}
-    assert UsageRecord.objects.count() == 2
-    assert Job.objects.get().status == Job.Status.COMPLETED
+    assert [(r.operation, r.base_cost_micros) for r in UsageRecord.objects.order_by("pages")] == [
+        (UsageRecord.Operation.MISTRAL_BATCH, 1 * 500),
+        (UsageRecord.Operation.MISTRAL_BATCH, 4 * 500),
+    ]
+    job = Job.objects.get()
+    assert (job.status, job.attempts) == (Job.Status.COMPLETED, 1)
 
 
 def test_a_crash_after_mistral_created_the_job_but_before_its_id_was_recorded_adopts_that_job(
