@@ -66,7 +66,12 @@ def _step(job: Job, worker_id: int) -> Job.Status | None:
     if "mistralJobId" not in payload:
         if "inputFileId" not in payload:
             payload["uploadedAt"] = timezone.now().isoformat()
-            payload["inputFileId"], payload["refused"] = _upload_input(engine, job)
+            input_file, payload["refused"] = _upload_input(engine, job)
+            if input_file is None:  # cancelled or refused, every one: nothing to pay for
+                return queue.finish_mistral_batch(
+                    job, worker_id, payload["refused"], "", succeeded=not payload["refused"]
+                )
+            payload["inputFileId"] = input_file
             if not queue.save_progress(job, worker_id, payload):
                 return None
         payload["mistralJobId"] = engine.start_batch(
@@ -86,9 +91,10 @@ def _step(job: Job, worker_id: int) -> Job.Status | None:
     )
 
 
-def _upload_input(engine: MistralEngine, job: Job) -> tuple[str, dict[str, str]]:
-    """Upload one OCR request per open document; returns the file's id and the documents
-    refused on the way ({id: reason}), which fail when the batch ends.
+def _upload_input(engine: MistralEngine, job: Job) -> tuple[str | None, dict[str, str]]:
+    """Upload one OCR request per open document; returns the file's id (None when no document
+    was left to send) and the documents refused on the way ({id: reason}), which fail when the
+    batch ends.
 
     The file is unnamed (O_TMPFILE) and so vanishes with the process, even on SIGKILL: it holds
     decrypted copies of password-protected PDFs.
@@ -102,5 +108,7 @@ def _upload_input(engine: MistralEngine, job: Job) -> tuple[str, dict[str, str]]
                     engine.write_batch_line(lines, document.id, path, document.mime_type, options)
                 except ConversionError as exc:
                     refused[document.id] = str(exc)
+        if not lines.tell():
+            return None, refused
         lines.seek(0)
         return engine.upload_batch_input(lines), refused

@@ -88,6 +88,10 @@ def cancel_pending(document_ids) -> int:
 
     A job a worker already claimed is left alone: cancelling it would race the worker's result.
     The rows are locked first so that a claim cannot take one between the read and the update.
+    A pending document with no job of its own waits for its batch's Mistral job to send it
+    (`jobs.mistral_batches`). It is cancelled too: left out of the upload, or, caught in the
+    middle of it, its result is dropped when the batch ends. Once Mistral's job is started, its
+    documents are processing and finish with it.
     """
     with transaction.atomic():
         now = timezone.now()
@@ -95,6 +99,9 @@ def cancel_pending(document_ids) -> int:
             document_id__in=document_ids, status=Job.Status.PENDING
         )
         cancelled_ids = list(pending.values_list("document_id", flat=True))
+        cancelled_ids += Document.objects.filter(
+            id__in=document_ids, status=Document.Status.PENDING, jobs=None
+        ).values_list("id", flat=True)
         Job.objects.filter(document_id__in=cancelled_ids, status=Job.Status.PENDING).update(
             status=Job.Status.CANCELLED, completed_at=now, payload={}
         )

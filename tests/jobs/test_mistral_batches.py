@@ -185,6 +185,16 @@ def test_a_crash_after_mistral_created_the_job_but_before_its_id_was_recorded_ad
     assert set(Document.objects.values_list("status", flat=True)) == {"completed"}
 
 
+def test_a_batch_cancelled_before_it_was_sent_sends_nothing_to_mistral(api, mistral):
+    submitted = submit(api)
+    assert api.delete(f"/v1/batch/{submitted['batchId']}").status_code == 200
+
+    assert step(queue.register_worker(1)) == Job.Status.COMPLETED
+    assert mistral.requests == []
+    assert set(Document.objects.values_list("status", flat=True)) == {"cancelled"}
+    assert Batch.objects.get().status == Batch.Status.CANCELLED
+
+
 @pytest.mark.slow
 def test_a_worker_killed_while_looking_at_the_batch_job_is_recovered_without_a_second_job(
     api, mistral, workers
