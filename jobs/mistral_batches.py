@@ -46,11 +46,20 @@ logger = logging.getLogger(__name__)
 
 def advance(job: Job, worker_id: int) -> Job.Status | None:
     """Take the job one step further and record where it got; returns its new status, or
-    None when the worker no longer held it. Failures are recorded as the queue's retries
-    (Mistral unreachable, storage down) or for good (the API key refused)."""
+    None when the worker no longer held it.
+
+    Before Mistral's batch job exists, failures are the queue's retries (Mistral unreachable,
+    storage down) or final (the API key refused). Once it exists, Mistral converts and bills
+    the documents whatever happens here, so Mistral being unreachable never fails them: the job
+    looks again later, the error on its row for the operator, until Mistral's job ends (Mistral
+    ends it within a day).
+    """
     try:
         return _step(job, worker_id)
     except EngineUnavailable as exc:
+        if "mistralJobId" in job.payload:
+            delay = max(settings.MISTRAL_BATCH_POLL_INTERVAL, exc.retry_after or 0)
+            return queue.check_back_later(job, worker_id, job.payload, delay, error=str(exc))
         return queue.fail(job, worker_id, str(exc), retryable=True, retry_after=exc.retry_after)
     except ConversionError as exc:
         return queue.fail(job, worker_id, str(exc), retryable=False)

@@ -311,7 +311,13 @@ def save_progress(job: Job, worker_id: int, payload: dict) -> bool:
 
 
 def check_back_later(
-    job: Job, worker_id: int, payload: dict, delay: float, *, documents_sent: bool = False
+    job: Job,
+    worker_id: int,
+    payload: dict,
+    delay: float,
+    *,
+    documents_sent: bool = False,
+    error: str = "",
 ) -> Job.Status | None:
     """Put a job that waits on someone else back in the queue, due again after `delay`, with
     what it learnt in its payload. No thread sleeps on its behalf and no seat is held.
@@ -319,6 +325,7 @@ def check_back_later(
     The attempt its look used is given back, so waiting (for hours, if need be) never uses up
     attempts; only failures do. With `documents_sent`, its batch's pending documents become
     processing: they are at Mistral now, so cancelling the batch no longer cancels them.
+    `error` says why the last look failed, if it did.
     """
     with transaction.atomic():
         held = _held(job, worker_id).update(
@@ -328,6 +335,7 @@ def check_back_later(
             attempts=F("attempts") - 1,
             scheduled_at=timezone.now() + timedelta(seconds=delay),
             payload=payload,
+            error=error,
         )
         if held and documents_sent:
             open_documents_of(job).filter(status=Document.Status.PENDING).update(

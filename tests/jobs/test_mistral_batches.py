@@ -154,6 +154,27 @@ def test_a_document_mistral_fails_or_leaves_out_fails_alone_with_mistrals_reason
     assert (job.status, job.attempts) == (Job.Status.COMPLETED, 1)
 
 
+def test_mistral_unreachable_while_the_job_runs_never_fails_the_batch(api, mistral, clock):
+    """Mistral converts and bills the documents anyway: the job keeps looking, however long
+    Mistral is away, and uses no attempts."""
+    submit(api)
+    worker = queue.register_worker(1)
+    assert step(worker) == Job.Status.PENDING  # uploaded and started
+    mistral.fail_next(503, endpoint="batch_get", times=settings.JOB_MAX_ATTEMPTS + 1)
+    for _ in range(settings.JOB_MAX_ATTEMPTS + 1):
+        clock.advance(POLL_INTERVAL)
+        assert step(worker) == Job.Status.PENDING
+
+    job = Job.objects.get()
+    assert (job.attempts, job.error) == (0, "Mistral OCR failed (HTTP 503): Internal server error")
+    clock.advance(POLL_INTERVAL)
+    while step(worker) == Job.Status.PENDING:
+        clock.advance(POLL_INTERVAL)
+
+    assert len(mistral.batch_jobs) == 1
+    assert set(Document.objects.values_list("status", flat=True)) == {"completed"}
+
+
 def test_a_crash_after_mistral_created_the_job_but_before_its_id_was_recorded_adopts_that_job(
     api, mistral, clock
 ):
