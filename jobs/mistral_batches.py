@@ -78,7 +78,11 @@ def _step(job: Job, worker_id: int) -> Job.Status | None:
             input_file, payload["refused"] = _upload_input(engine, job)
             if input_file is None:  # cancelled or refused, every one: nothing to pay for
                 return queue.finish_mistral_batch(
-                    job, worker_id, payload["refused"], "", succeeded=not payload["refused"]
+                    job,
+                    worker_id,
+                    payload["refused"],
+                    "no document of the batch could be sent to Mistral",
+                    succeeded=not payload["refused"],
                 )
             payload["inputFileId"] = input_file
             if not queue.save_progress(job, worker_id, payload):

@@ -33,7 +33,7 @@ FAST_RECOVERY = {"HEARTBEAT_INTERVAL": 0.2, "WORKER_DEAD_AFTER": 2, "MAINTENANCE
 
 
 @pytest.fixture
-def mistral():
+def mistral(settings):
     with FakeMistralServer(api_key=API_KEY) as server:
         settings.MISTRAL_API_KEY = API_KEY
         settings.MISTRAL_SERVER_URL = server.url
