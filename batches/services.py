@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from rest_framework import status
 
 from batches import progress
 from batches.models import Batch
@@ -13,6 +17,50 @@ from documents.models import Document
 from ilios.errors import ApiError
 from jobs import payload as job_payload
 from jobs import queue, webhooks
+
+# Mistral's batch job runs /v1/ocr, which only its OCR models serve (mistral-ocr-latest,
+# mistral-ocr-2505, ...): anything else would fail at Mistral after the upload.
+MISTRAL_OCR_MODEL_NAME = re.compile(r"mistral-ocr-[a-z0-9][a-z0-9.-]*")
+
+
+def mistral_batch_model(data: dict) -> str | None:
+    """The Mistral model a validated submission's batch job runs, or None when the batch is not
+    sent to Mistral's Batch API; a 400 when it cannot be."""
+    model = (data.get("model") or "").strip()
+    if not data.get("useMistralBatch"):
+        if model:
+            raise ApiError(
+                status.HTTP_400_BAD_REQUEST,
+                "invalid_model",
+                "`model` picks the model of Mistral's Batch API: send it with useMistralBatch=true",
+            )
+        return None
+    if not settings.MISTRAL_API_KEY:
+        raise ApiError(
+            status.HTTP_400_BAD_REQUEST,
+            "mistral_batch_unavailable",
+            "useMistralBatch=true needs the mistral engine, which is not configured on this "
+            "server (MISTRAL_API_KEY)",
+        )
+    model = model or settings.MISTRAL_OCR_MODEL
+    if not MISTRAL_OCR_MODEL_NAME.fullmatch(model):
+        raise ApiError(
+            status.HTTP_400_BAD_REQUEST,
+            "invalid_model",
+            f"{model[:100]!r} is not a Mistral OCR model: Mistral's Batch API converts documents "
+            "with its OCR models only, such as mistral-ocr-latest",
+        )
+    return model
+
+
+def check_mistral_batch_engine(mistral_model: str | None, engine: str) -> None:
+    if mistral_model and engine != "mistral":
+        raise ApiError(
+            status.HTTP_400_BAD_REQUEST,
+            "mistral_batch_unavailable",
+            f"useMistralBatch=true sends the batch to Mistral: it cannot run on the {engine!r} "
+            "engine (ask for engine=mistral or leave engine out)",
+        )
 
 
 def submit(
@@ -25,12 +73,15 @@ def submit(
     retention_days: int,
     priority: int,
     webhook_url: str = "",
+    mistral_model: str | None = None,
 ) -> Batch:
     """Store every readable file, then create the batch, its documents and jobs at once.
 
     A file no engine can read becomes a failed document of the batch, with the reason, so the
     client gets one answer per file. Nothing reaches the database until every original is
-    stored, so a crash half-way leaves no batch that can never finish.
+    stored, so a crash half-way leaves no batch that can never finish. With `mistral_model`, the
+    documents get one job between them, which sends them to Mistral's Batch API
+    (`jobs.mistral_batches`), instead of one each.
     """
     batch = Batch(
         api_key=api_key,
@@ -58,8 +109,11 @@ def submit(
             batch.save(force_insert=True)
             Document.objects.bulk_create(accepted + rejected)
             payload = job_payload.for_options(options, pages_text)
-            for document in accepted:
-                queue.enqueue(document, payload)
+            if mistral_model and accepted:
+                queue.enqueue_mistral_batch(batch.id, priority, {**payload, "model": mistral_model})
+            elif not mistral_model:
+                for document in accepted:
+                    queue.enqueue(document, payload)
             for _ in rejected:
                 if progress.document_finished(batch.id, succeeded=False, now=batch.created_at):
                     webhooks.announce_batch(batch.id, batch.created_at)  # every file refused

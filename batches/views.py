@@ -22,6 +22,21 @@ class BatchSubmitSerializer(QueuedConversionSerializer):
     files = serializers.ListField(
         child=serializers.FileField(allow_empty_file=True), min_length=1, max_length=1000
     )
+    useMistralBatch = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Convert the batch through Mistral's Batch API: one Mistral batch job for "
+        "every file, later (Mistral's batch jobs may take hours) and billed at the batch price "
+        "(MISTRAL_BATCH_PRICE_PER_PAGE). Needs the mistral engine (400 "
+        "`mistral_batch_unavailable` otherwise).",
+    )
+    model = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=100,
+        help_text="With useMistralBatch: the Mistral OCR model (mistral-ocr-…) the batch job "
+        "runs; MISTRAL_OCR_MODEL when omitted. 400 `invalid_model` otherwise.",
+    )
 
 
 class BatchSubmitView(APIView):
@@ -61,7 +76,9 @@ class BatchSubmitView(APIView):
     def post(self, request):
         form = BatchSubmitSerializer(data=request.data)
         form.is_valid(raise_exception=True)
+        mistral_model = services.mistral_batch_model(form.validated_data)
         engine, options, pages_text = conversion_options(form.validated_data)
+        services.check_mistral_batch_engine(mistral_model, engine)
         batch = services.submit(
             form.validated_data["files"],
             api_key=request.auth,
@@ -71,6 +88,7 @@ class BatchSubmitView(APIView):
             retention_days=form.validated_data["retentionDays"],
             priority=form.validated_data["priority"],
             webhook_url=webhook_target(form.validated_data, request.auth),
+            mistral_model=mistral_model,
         )
         documents = [
             {

@@ -9,6 +9,11 @@ response parsing and error handling are exercised for real without touching the 
         ...
         server.requests_to("ocr")[0].json["model"]
 
+Its Batch API runs a batch job's OCR requests the way the OCR endpoint answers them, when the job
+ends: a job answers RUNNING to `batch_polls_before_end` looks (or for as long as `hold_batches`
+is set), then ends SUCCESS with an output file (and an error file for the requests that
+failed, or that `batch_request_errors` names), or FAILED after `fail_next_batch()`.
+
 Standalone, for benchmarks: python -m fakes.mistral_server --port 8765 --latency 0.5
 
 The markdown is deterministic and derived from the document, so tests can assert real content:
@@ -31,6 +36,7 @@ import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import datetime
 from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -49,6 +55,10 @@ ROUTES = (
     ("POST", re.compile(r"^/v1/files$"), "upload"),
     ("GET", re.compile(r"^/v1/files/(?P<file_id>[^/]+)/url$"), "signed_url"),
     ("DELETE", re.compile(r"^/v1/files/(?P<file_id>[^/]+)$"), "delete"),
+    ("GET", re.compile(r"^/v1/files/(?P<file_id>[^/]+)/content$"), "download"),
+    ("POST", re.compile(r"^/v1/batch/jobs$"), "batch_create"),
+    ("GET", re.compile(r"^/v1/batch/jobs$"), "batch_list"),
+    ("GET", re.compile(r"^/v1/batch/jobs/(?P<job_id>[^/]+)$"), "batch_get"),
 )
 
 
@@ -87,6 +97,32 @@ class StoredFile:
     created_at: int
 
 
+@dataclass
+class BatchJob:
+    id: str
+    input_files: list[str]
+    model: str | None
+    metadata: dict[str, str] | None
+    created_at: int
+    status: str = "QUEUED"
+    looks: int = 0  # GETs answered so far
+    fails_with: str | None = None  # set by fail_next_batch: the job ends FAILED with this
+    output_file: str | None = None
+    error_file: str | None = None
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    total_requests: int = 0
+    succeeded_requests: int = 0
+    failed_requests: int = 0
+
+
+@dataclass
+class RawBody:
+    """A handler's answer that is not JSON (a file's content)."""
+
+    content: bytes
+    content_type: str = "application/octet-stream"
+
+
 class ApiError(Exception):
     """Answer the current request with this status and a Mistral-shaped error body."""
 
@@ -110,6 +146,12 @@ class FakeMistralServer:
         self.latency_s = latency_s
         self.api_key = api_key  # None accepts any bearer token
         self.files: dict[str, StoredFile] = {}
+        self.batch_jobs: dict[str, BatchJob] = {}
+        self.batch_polls_before_end = 1
+        self.hold_batches = False
+        self.look_latency_s = 0.0  # delay before each answer about one batch job
+        self._batch_failure: str | None = None
+        self.batch_request_errors: dict[str, str] = {}  # custom_id -> the error its line gets
         self._requests: list[RecordedRequest] = []
         self._failures: deque[ScriptedFailure] = deque()
         self._lock = threading.Lock()
@@ -159,6 +201,16 @@ class FakeMistralServer:
         with self._lock:
             self._failures.extend(itertools.repeat(failure, times))
 
+    def fail_next_batch(self, message: str = "Batch job failed: internal error") -> None:
+        """The next batch job created ends FAILED with this error, and no output file."""
+        with self._lock:
+            self._batch_failure = message
+
+    def take_batch_failure(self) -> str | None:
+        with self._lock:
+            message, self._batch_failure = self._batch_failure, None
+        return message
+
     @property
     def requests(self) -> list[RecordedRequest]:
         with self._lock:
@@ -173,6 +225,7 @@ class FakeMistralServer:
             self._requests.clear()
             self._failures.clear()
             self.files.clear()
+            self.batch_jobs.clear()
 
     def record(self, request: RecordedRequest) -> None:
         with self._lock:
@@ -235,7 +288,10 @@ class _Handler(BaseHTTPRequestHandler):
                 request = self._read_request()
                 self.fake.record(request)
                 status, payload = self._answer(request)
-                self._send_json(status, payload)
+                if isinstance(payload, RawBody):
+                    self._send(status, payload.content, payload.content_type)
+                else:
+                    self._send_json(status, payload)
             except ApiError as error:
                 self._send_json(error.status, _error_body(error), error.headers)
         except (BrokenPipeError, ConnectionResetError):
@@ -312,7 +368,9 @@ class _Handler(BaseHTTPRequestHandler):
         return {"id": file_id, "object": "file", "deleted": True}
 
     def _on_ocr(self, request: RecordedRequest) -> dict[str, Any]:
-        body = request.json or {}
+        return self._ocr(request.json or {})
+
+    def _ocr(self, body: dict[str, Any]) -> dict[str, Any]:
         if not body.get("model") or not isinstance(body.get("document"), dict):
             raise ApiError(422, "Fields required: model, document")
         time.sleep(self.fake.latency_s)
@@ -324,6 +382,98 @@ class _Handler(BaseHTTPRequestHandler):
             "document_annotation": None,
             "usage_info": {"pages_processed": len(pages), "doc_size_bytes": len(content)},
         }
+
+    def _on_download(self, request: RecordedRequest, file_id: str) -> RawBody:
+        stored = self.fake.files.get(file_id)
+        if stored is None:
+            raise ApiError(404, f"File {file_id} not found")
+        return RawBody(stored.content)
+
+    def _on_batch_create(self, request: RecordedRequest) -> dict[str, Any]:
+        body = request.json or {}
+        if body.get("endpoint") != "/v1/ocr":
+            raise ApiError(422, f"The fake runs /v1/ocr batches only, not {body.get('endpoint')}")
+        inputs = body.get("input_files") or []
+        missing = [file_id for file_id in inputs if file_id not in self.fake.files]
+        if not inputs or missing:
+            raise ApiError(404, f"Input file not found: {missing[0] if missing else None}")
+        job = BatchJob(
+            id=str(uuid.uuid4()),
+            input_files=list(inputs),
+            model=body.get("model"),
+            metadata=body.get("metadata"),
+            created_at=int(time.time()),
+            fails_with=self.fake.take_batch_failure(),
+        )
+        job.total_requests = sum(
+            len(self.fake.files[file_id].content.splitlines()) for file_id in inputs
+        )
+        self.fake.batch_jobs[job.id] = job
+        return _batch_object(job)
+
+    def _on_batch_list(self, request: RecordedRequest) -> dict[str, Any]:
+        jobs = sorted(self.fake.batch_jobs.values(), key=lambda job: job.created_at)
+        if request.query.get("order_by", "-created") == "-created":
+            jobs.reverse()
+        after = request.query.get("created_after")
+        if after:
+            since = datetime.fromisoformat(after.replace("Z", "+00:00")).timestamp()
+            jobs = [job for job in jobs if job.created_at >= int(since)]
+        page, size = int(request.query.get("page", 0)), int(request.query.get("page_size", 100))
+        return {
+            "object": "list",
+            "total": len(jobs),
+            "data": [_batch_object(job) for job in jobs[page * size : (page + 1) * size]],
+        }
+
+    def _on_batch_get(self, request: RecordedRequest, job_id: str) -> dict[str, Any]:
+        time.sleep(self.fake.look_latency_s)
+        job = self.fake.batch_jobs.get(job_id)
+        if job is None:
+            raise ApiError(404, f"Batch job {job_id} not found")
+        if job.status in ("QUEUED", "RUNNING"):
+            job.looks += 1
+            if self.fake.hold_batches or job.looks <= self.fake.batch_polls_before_end:
+                job.status = "RUNNING"
+            else:
+                self._run_batch(job)
+        return _batch_object(job)
+
+    def _run_batch(self, job: BatchJob) -> None:
+        """End the job: answer each of its requests as the OCR endpoint would."""
+        if job.fails_with is not None:
+            job.status, job.errors = "FAILED", [{"message": job.fails_with, "count": 1}]
+            return
+        outputs, failures = [], []
+        for file_id in job.input_files:
+            for line in self.fake.files[file_id].content.splitlines():
+                if not line.strip():
+                    continue
+                entry = json.loads(line)
+                custom_id = entry.get("custom_id")
+                try:
+                    if custom_id in self.fake.batch_request_errors:
+                        raise ApiError(400, self.fake.batch_request_errors[custom_id])
+                    answer = self._ocr({"model": job.model, **entry.get("body", {})})
+                except ApiError as error:
+                    failures.append(_batch_line(custom_id, error.status, _error_body(error)))
+                else:
+                    outputs.append(_batch_line(custom_id, 200, answer))
+        job.output_file = self._store_output(job, "output", outputs)
+        job.error_file = self._store_output(job, "error", failures) if failures else None
+        job.succeeded_requests, job.failed_requests = len(outputs), len(failures)
+        job.status = "SUCCESS"
+
+    def _store_output(self, job: BatchJob, kind: str, lines: list[dict[str, Any]]) -> str:
+        stored = StoredFile(
+            id=str(uuid.uuid4()),
+            filename=f"{job.id}_{kind}.jsonl",
+            content=b"".join(json.dumps(line).encode() + b"\n" for line in lines),
+            purpose="batch_result" if kind == "output" else "batch_error",
+            created_at=int(time.time()),
+        )
+        self.fake.files[stored.id] = stored
+        return stored.id
 
     def _document_bytes(self, document: dict[str, Any]) -> bytes:
         kind = document.get("type")
@@ -342,9 +492,13 @@ class _Handler(BaseHTTPRequestHandler):
         return self.fake.file_behind(url).content
 
     def _send_json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
-        body = json.dumps(payload).encode()
+        self._send(status, json.dumps(payload).encode(), "application/json", headers)
+
+    def _send(
+        self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None
+    ) -> None:
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
@@ -396,6 +550,40 @@ def _file_object(stored: StoredFile) -> dict[str, Any]:
         "signature": None,
         "expires_at": None,
         "visibility": "workspace",
+    }
+
+
+def _batch_object(job: BatchJob) -> dict[str, Any]:
+    ended = job.status not in ("QUEUED", "RUNNING")
+    return {
+        "id": job.id,
+        "object": "batch",
+        "input_files": job.input_files,
+        "metadata": job.metadata,
+        "endpoint": "/v1/ocr",
+        "model": job.model,
+        "output_file": job.output_file,
+        "error_file": job.error_file,
+        "errors": job.errors,
+        "status": job.status,
+        "created_at": job.created_at,
+        "total_requests": job.total_requests,
+        "completed_requests": job.succeeded_requests + job.failed_requests,
+        "succeeded_requests": job.succeeded_requests,
+        "failed_requests": job.failed_requests,
+        "started_at": job.created_at if job.status != "QUEUED" else None,
+        "completed_at": int(time.time()) if ended else None,
+    }
+
+
+def _batch_line(custom_id: str, status: int, body: dict[str, Any]) -> dict[str, Any]:
+    """One line of a batch job's output or error file."""
+    error = None if status == 200 else {"message": body.get("message"), "code": status}
+    return {
+        "id": f"batch-{uuid.uuid4().hex[:12]}",
+        "custom_id": custom_id,
+        "response": {"status_code": status, "body": body},
+        "error": error,
     }
 
 

@@ -213,6 +213,9 @@ MISTRAL_API_KEY = config.text("MISTRAL_API_KEY")
 MISTRAL_OCR_MODEL = config.text("MISTRAL_OCR_MODEL", "mistral-ocr-latest")
 MISTRAL_SERVER_URL = config.text("MISTRAL_SERVER_URL") or None
 MISTRAL_TIMEOUT = config.number("MISTRAL_TIMEOUT", 300, minimum=1)
+# How long a batch sent to Mistral's Batch API (`useMistralBatch=true`) waits between two looks
+# at its Mistral job; the queue re-schedules the job this far ahead (jobs.mistral_batches).
+MISTRAL_BATCH_POLL_INTERVAL = config.number("MISTRAL_BATCH_POLL_INTERVAL", 30, minimum=0.01)
 MARGIN_RATE = config.number("MARGIN_RATE", 0.30, minimum=0, maximum=100)
 # The engine registry: every engine's name, its zero-argument factory and its base price per
 # page in dollars, in one place (requests, the engine lookup and billing all read it). Test and
@@ -225,6 +228,8 @@ ENGINES = {
     "mistral": {
         "BACKEND": "documents.engines.mistral_from_settings",
         "PRICE_PER_PAGE": config.number("MISTRAL_PRICE_PER_PAGE", 0.001, minimum=0),
+        # A page converted through Mistral's Batch API, which Mistral bills at half price.
+        "BATCH_PRICE_PER_PAGE": config.number("MISTRAL_BATCH_PRICE_PER_PAGE", 0.0005, minimum=0),
     },
 }
 OCR_ENGINE = config.choice("OCR_ENGINE", "auto", ("auto", *ENGINES))

@@ -42,6 +42,9 @@ class Job(models.Model):
     class Type(models.TextChoices):
         CONVERT = "convert"
         WEBHOOK = "webhook"  # sends one Delivery (jobs.webhooks)
+        MISTRAL_BATCH = (
+            "mistral_batch"  # a batch through Mistral's Batch API (jobs.mistral_batches)
+        )
 
     document = models.ForeignKey(
         "documents.Document", null=True, blank=True, on_delete=models.CASCADE, related_name="jobs"

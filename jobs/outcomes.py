@@ -86,6 +86,14 @@ def failed(document: Document, error: str, now) -> None:
         webhooks.announce_batch(document.batch_id, now)
 
 
+def failed_many(documents, reasons: dict, reason: str, now) -> None:
+    """Fail documents of a Mistral batch, each with its own reason when `reasons` has one (a
+    string), else with `reason`."""
+    for document in documents:
+        own = reasons.get(document.id)
+        failed(document, own if isinstance(own, str) else reason, now)
+
+
 def cancelled(document_ids, now) -> int:
     """Pending documents cancelled before conversion; their batches count them as done."""
     pending = Document.objects.filter(id__in=document_ids, status=Document.Status.PENDING)

@@ -13,8 +13,10 @@ Claims are `SELECT ... FOR UPDATE SKIP LOCKED` on PostgreSQL; on SQLite every tr
 else differs between the two databases is in `jobs.db`; what a job's end writes besides the job
 (the document, its bill, its batch, the webhooks announcing them) is in `jobs.outcomes`.
 
-Two types of job share the table: conversions and webhook deliveries (`jobs.webhooks`). A worker
-claims each type for seats of its own, so neither can hold up the other.
+Three types of job share the table: conversions, webhook deliveries (`jobs.webhooks`) and
+batches sent to Mistral's Batch API (`jobs.mistral_batches`). A worker claims each type for seats
+of its own, so none can hold up another. A job that waits on someone else (a Mistral batch job)
+does not wait in a thread: it goes back to the queue, due again later (`check_back_later`).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from jobs import db, outcomes
 from jobs.models import Job, Worker
 from jobs.payload import without_secrets
 from jobs.webhooks import Attempt, Result
+from usage.billing import Operation
 
 logger = logging.getLogger(__name__)
 
@@ -63,11 +66,32 @@ def enqueue(document: Document, payload: dict | None = None) -> Job:
     return job
 
 
+def enqueue_mistral_batch(batch_id: str, priority: int, payload: dict) -> Job:
+    """Create the one job that converts a whole batch through Mistral's Batch API.
+
+    Its documents get no convert jobs: this job sends them all in one Mistral batch job and
+    records each one's outcome when that ends (`jobs.mistral_batches`).
+    """
+    job = Job.objects.create(
+        type=Job.Type.MISTRAL_BATCH,
+        priority=priority,
+        max_attempts=settings.JOB_MAX_ATTEMPTS,
+        payload={**payload, "batch": batch_id},
+        scheduled_at=timezone.now(),
+    )
+    transaction.on_commit(db.notify)
+    return job
+
+
 def cancel_pending(document_ids) -> int:
     """Cancel the pending jobs of these documents; returns how many documents were cancelled.
 
     A job a worker already claimed is left alone: cancelling it would race the worker's result.
     The rows are locked first so that a claim cannot take one between the read and the update.
+    A pending document with no job of its own waits for its batch's Mistral job to send it
+    (`jobs.mistral_batches`). It is cancelled too: left out of the upload, or, caught in the
+    middle of it, its result is dropped when the batch ends. Once Mistral's job is started, its
+    documents are processing and finish with it.
     """
     with transaction.atomic():
         now = timezone.now()
@@ -75,6 +99,9 @@ def cancel_pending(document_ids) -> int:
             document_id__in=document_ids, status=Job.Status.PENDING
         )
         cancelled_ids = list(pending.values_list("document_id", flat=True))
+        cancelled_ids += Document.objects.filter(
+            id__in=document_ids, status=Document.Status.PENDING, jobs=None
+        ).values_list("id", flat=True)
         Job.objects.filter(document_id__in=cancelled_ids, status=Job.Status.PENDING).update(
             status=Job.Status.CANCELLED, completed_at=now, payload={}
         )
@@ -229,6 +256,8 @@ def fail(
             return None
         if job.type == Job.Type.CONVERT:
             outcomes.failed(document_of(job), error, now)
+        elif job.type == Job.Type.MISTRAL_BATCH:
+            outcomes.failed_many(open_documents_of(job), {}, error, now)
         return Job.Status.FAILED
 
 
@@ -265,6 +294,110 @@ def retry_now(job_ids) -> int:
         outcomes.reopened(document_ids)
         transaction.on_commit(db.notify)
     return count
+
+
+# --- Jobs that wait on someone else (Mistral batches) -------------------------------------------
+
+
+def save_progress(job: Job, worker_id: int, payload: dict) -> bool:
+    """Record what the job learnt (the id of something it created elsewhere) in its payload, at
+    once and only while this worker still holds it: a crash after this keeps it, so the next
+    attempt goes on from there instead of creating it again."""
+    with transaction.atomic():
+        held = _held(job, worker_id).update(payload=payload)
+    if held:
+        job.payload = payload
+    return bool(held)
+
+
+def check_back_later(
+    job: Job,
+    worker_id: int,
+    payload: dict,
+    delay: float,
+    *,
+    documents_sent: bool = False,
+    error: str = "",
+) -> Job.Status | None:
+    """Put a job that waits on someone else back in the queue, due again after `delay`, with
+    what it learnt in its payload. No thread sleeps on its behalf and no seat is held.
+
+    The attempt its look used is given back, so waiting (for hours, if need be) never uses up
+    attempts; only failures do. With `documents_sent`, its batch's pending documents become
+    processing: they are at Mistral now, so cancelling the batch no longer cancels them.
+    `error` says why the last look failed, if it did.
+    """
+    with transaction.atomic():
+        held = _held(job, worker_id).update(
+            status=Job.Status.PENDING,
+            worker=None,
+            started_at=None,
+            attempts=F("attempts") - 1,
+            scheduled_at=timezone.now() + timedelta(seconds=delay),
+            payload=payload,
+            error=error,
+        )
+        if held and documents_sent:
+            open_documents_of(job).filter(status=Document.Status.PENDING).update(
+                status=Document.Status.PROCESSING
+            )
+    return Job.Status.PENDING if held else None
+
+
+def finish_mistral_batch(
+    job: Job,
+    worker_id: int,
+    results: dict[str, ConversionResult | str],
+    reason: str,
+    *,
+    succeeded: bool,
+) -> Job.Status | None:
+    """Record an ended Mistral batch job: each of its documents' Markdown, billed at the batch
+    price, or its failure (Mistral's reason for it, else `reason`), all in one transaction.
+
+    Only documents still open are written: one cancelled meanwhile stays cancelled. The job
+    completes when Mistral's job succeeded and fails (with `reason`) when it did not. Returns
+    the job's new status, or None when the worker no longer held the job.
+    """
+    with transaction.atomic():
+        if not _still_held([job], worker_id):
+            return None
+        now = timezone.now()
+        documents = list(open_documents_of(job).order_by("id"))
+        converted = [
+            (document, result)
+            for document in documents
+            if isinstance(result := results.get(document.id), ConversionResult)
+        ]
+        converted_ids = {document.id for document, _ in converted}
+        status = Job.Status.COMPLETED if succeeded else Job.Status.FAILED
+        Job.objects.filter(id=job.id).update(
+            status=status,
+            completed_at=now,
+            result={
+                "mistralJobId": job.payload.get("mistralJobId"),
+                "converted": len(converted),
+                "failed": len(documents) - len(converted),
+            },
+            error="" if succeeded else reason,
+            payload=without_secrets(job.payload),
+        )
+        outcomes.converted(converted, now, Operation.MISTRAL_BATCH)
+        outcomes.failed_many(
+            [document for document in documents if document.id not in converted_ids],
+            results,
+            reason,
+            now,
+        )
+    return status
+
+
+def open_documents_of(job: Job):
+    """The documents of a Mistral batch job's batch that have no outcome yet."""
+    return Document.objects.filter(
+        batch_id=job.payload["batch"],
+        status__in=(Document.Status.PENDING, Document.Status.PROCESSING),
+    )
 
 
 # --- Webhook deliveries ------------------------------------------------------------------------

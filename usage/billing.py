@@ -31,14 +31,18 @@ class Charge:
     output_tokens: int = 0
 
 
-def price_per_page(engine: str) -> Decimal:
-    """The engine's base price per page in dollars, from its entry in the engine registry."""
+# The entry of an engine's registry entry that prices each operation; the others' PRICE_PER_PAGE.
+PRICE_SETTING = {Operation.MISTRAL_BATCH: "BATCH_PRICE_PER_PAGE"}
+
+
+def price_per_page(engine: str, operation: Operation = Operation.CONVERT) -> Decimal:
+    """The engine's base price per page in dollars for this operation, from its entry in the
+    engine registry (a page through Mistral's Batch API has a price of its own)."""
+    name = PRICE_SETTING.get(operation, "PRICE_PER_PAGE")
     try:
-        configured = settings.ENGINES[engine]["PRICE_PER_PAGE"]
+        configured = settings.ENGINES[engine][name]
     except KeyError:
-        raise ImproperlyConfigured(
-            f"engine {engine!r} has no PRICE_PER_PAGE in settings.ENGINES"
-        ) from None
+        raise ImproperlyConfigured(f"engine {engine!r} has no {name} in settings.ENGINES") from None
     return Decimal(str(configured))
 
 
@@ -46,10 +50,12 @@ def margin_rate() -> Decimal:
     return Decimal(str(settings.MARGIN_RATE))
 
 
-def costs(engine: str, pages: int) -> tuple[int, Decimal, int]:
+def costs(
+    engine: str, pages: int, operation: Operation = Operation.CONVERT
+) -> tuple[int, Decimal, int]:
     """(base, margin rate, total) for `pages` pages, in micro-dollars, rounded half up."""
     rate = margin_rate()
-    base = Decimal(pages) * price_per_page(engine) * MICROS_PER_DOLLAR
+    base = Decimal(pages) * price_per_page(engine, operation) * MICROS_PER_DOLLAR
     total = base * (1 + rate)
     return _whole(base), rate, _whole(total)
 
@@ -60,7 +66,7 @@ def record(charges: list[Charge], now) -> None:
 
 
 def _usage_record(charge: Charge, now) -> UsageRecord:
-    base, rate, total = costs(charge.engine, charge.pages)
+    base, rate, total = costs(charge.engine, charge.pages, charge.operation)
     return UsageRecord(
         document_id=charge.document_id,
         api_key_id=charge.api_key_id,

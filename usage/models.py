@@ -11,6 +11,7 @@ class UsageRecord(models.Model):
     class Operation(models.TextChoices):
         CONVERT = "convert", "queued conversion"
         SYNC_CONVERT = "sync_convert", "synchronous conversion"
+        MISTRAL_BATCH = "mistral_batch", "conversion through Mistral's Batch API"
 
     document = models.ForeignKey(
         "documents.Document",

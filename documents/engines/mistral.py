@@ -2,6 +2,11 @@
 
 The queue owns retries (attempts, backoff, Retry-After), so the SDK's own retries are switched off
 and every failure is sorted into "try again later" (EngineUnavailable) or "never" (ConversionError).
+
+Besides one document at a time, it speaks Mistral's Batch API (files and batch jobs), which
+converts many documents in one job, later and at half the price: `write_batch_line`,
+`upload_batch_input`, `start_batch`, `batch_job` and `batch_results`. The queue drives those
+(`jobs.mistral_batches`); nothing here waits for a batch job to end.
 """
 
 from __future__ import annotations
@@ -13,9 +18,10 @@ import mimetypes
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -43,6 +49,35 @@ logger = logging.getLogger(__name__)
 SIGNED_URL_EXPIRY_HOURS = 1  # the shortest the API allows: the URL is used once, at once
 UNREADABLE_STATUSES = frozenset({400, 413, 415, 422})
 NO_RETRIES = RetryConfig("none", BackoffStrategy(0, 0, 1, 0), retry_connection_errors=False)
+# A Mistral batch job in one of these has not ended yet; any other status is its end (SUCCESS,
+# FAILED, TIMEOUT_EXCEEDED, CANCELLED), after which its output and error files are final.
+BATCH_RUNNING = frozenset({"QUEUED", "RUNNING", "CANCELLATION_REQUESTED"})
+# Jobs created this long before our upload are looked through too: our clock may run ahead of
+# Mistral's, and a job missed there would be paid for twice.
+CLOCK_SKEW_MARGIN = timedelta(hours=1)
+SDK_FAILURES = (errors.MistralError, errors.NoResponseError, httpx2.TransportError)
+
+
+@dataclass(frozen=True)
+class BatchJobState:
+    """What the queue needs of a Mistral batch job."""
+
+    id: str
+    status: str
+    output_file: str | None
+    error_file: str | None
+    errors: tuple[str, ...]
+
+    @property
+    def running(self) -> bool:
+        return self.status in BATCH_RUNNING
+
+    @property
+    def reason(self) -> str:
+        """Why a document got no result: the job's own errors, else its status."""
+        detail = "; ".join(self.errors)
+        ended = f"Mistral batch job {self.id} ended {self.status}"
+        return f"{ended}: {detail}" if detail else ended
 
 
 class MistralAuthenticationFailed(ConversionError):
@@ -83,7 +118,7 @@ class MistralEngine(Engine):
             pages = _zero_based_pages(options.pages, mime_type, page_count)
             try:
                 response = self._ocr(source, mime_type, pages)
-            except (errors.MistralError, errors.NoResponseError, httpx2.TransportError) as exc:
+            except SDK_FAILURES as exc:
                 # The translation carries status and server message; dropping the SDK's error
                 # from the chain keeps its raw body (which could echo a credential) out of logs.
                 raise self._translate(exc) from None
@@ -92,6 +127,128 @@ class MistralEngine(Engine):
             model=response.model or self.model,
             processing_ms=int((time.monotonic() - started) * 1000),
         )
+
+    # --- Mistral's Batch API ------------------------------------------------------------------
+
+    def write_batch_line(
+        self,
+        out: BinaryIO,
+        custom_id: str,
+        path: Path,
+        mime_type: str,
+        options: ConversionOptions,
+    ) -> None:
+        """Append one document's OCR request to a batch input file (JSON Lines).
+
+        The document goes inline as a data URL, decrypted like a single conversion's, so no
+        signed URL has to outlive the hours a batch job may wait at Mistral.
+        """
+        with _readable_copy(path, mime_type, options.password) as (source, page_count):
+            pages = _zero_based_pages(options.pages, mime_type, page_count)
+            body: dict = {
+                "document": _chunk(mime_type, _data_url(source, mime_type)),
+                "include_image_base64": False,
+            }
+            if pages is not None:
+                body["pages"] = pages
+        out.write(json.dumps({"custom_id": custom_id, "body": body}).encode() + b"\n")
+
+    def upload_batch_input(self, source: BinaryIO) -> str:
+        """Upload a batch input file; returns its file id."""
+        uploaded = self._call(
+            self._client.files.upload,
+            file={
+                "file_name": "batch.jsonl",
+                "content": source,
+                "content_type": "application/jsonl",
+            },
+            purpose="batch",
+        )
+        return uploaded.id
+
+    def start_batch(
+        self, input_file_id: str, model: str, metadata: dict[str, str], uploaded_at: datetime
+    ) -> str:
+        """The id of the batch job converting this input file: the one already created for it,
+        else a new one.
+
+        Looking first makes starting idempotent: a worker that died after Mistral created the
+        job but before its id was recorded finds that job on the next attempt instead of paying
+        for a second one. An input file is uploaded for one job only, so the job that reads it
+        is ours; only jobs created since the upload (give or take the clocks' skew) are looked
+        through.
+        """
+        page = 0
+        while True:
+            listed = self._call(
+                self._client.batch.jobs.list,
+                page=page,
+                page_size=100,
+                created_after=uploaded_at - CLOCK_SKEW_MARGIN,
+                order_by="created",
+            )
+            for job in listed.data or []:
+                if input_file_id in job.input_files:
+                    return job.id
+            if not listed.data or (page + 1) * 100 >= listed.total:
+                break
+            page += 1
+        created = self._call(
+            self._client.batch.jobs.create,
+            endpoint="/v1/ocr",
+            input_files=[input_file_id],
+            model=model,
+            metadata=metadata,
+        )
+        return created.id
+
+    def batch_job(self, job_id: str) -> BatchJobState:
+        job = self._call(self._client.batch.jobs.get, job_id=job_id)
+        return BatchJobState(
+            id=job.id,
+            status=str(job.status),
+            output_file=job.output_file or None,
+            error_file=job.error_file or None,
+            errors=tuple(error.message for error in job.errors),
+        )
+
+    def batch_results(self, job: BatchJobState) -> dict[str, ConversionResult | str]:
+        """Each custom id's result in an ended job's output and error files: its conversion, or
+        Mistral's reason for failing it. A request in neither file is missing from the dict."""
+        results: dict[str, ConversionResult | str] = {}
+        for file_id in (job.output_file, job.error_file):
+            if file_id:
+                response = self._call(self._client.files.download, file_id=file_id)
+                try:
+                    for line in response.iter_lines():
+                        if line.strip():
+                            custom_id, result = self._batch_result(json.loads(line))
+                            results.setdefault(custom_id, result)
+                finally:
+                    response.close()
+        return results
+
+    def _batch_result(self, line: dict) -> tuple[str, ConversionResult | str]:
+        response = line.get("response") or {}
+        body = response.get("body") or {}
+        status = response.get("status_code", 200)
+        if line.get("error") or status >= 400 or "pages" not in body:
+            error = line.get("error") or body
+            message = error.get("message") if isinstance(error, dict) else error
+            return line["custom_id"], self._redact(
+                f"Mistral's Batch API could not convert the document: {message or status}"
+            )
+        return line["custom_id"], ConversionResult(
+            pages=[Page(index=page["index"], markdown=page["markdown"]) for page in body["pages"]],
+            model=body.get("model") or self.model,
+        )
+
+    def _call(self, request: Callable, **arguments):
+        """Run one SDK call, with its failure sorted and scrubbed like a conversion's."""
+        try:
+            return request(**arguments)
+        except SDK_FAILURES as exc:
+            raise self._translate(exc) from None
 
     def _ocr(self, source: BinaryIO, mime_type: str, pages: list[int] | None) -> models.OCRResponse:
         """Inline small documents; upload big ones and hand the API a short-lived signed URL."""

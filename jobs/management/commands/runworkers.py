@@ -8,7 +8,8 @@ the network or on C code that releases the GIL), commits finished ones in groups
 into its Worker row, and recovers other workers' orphans and sweeps leftover files now and then
 (the shape of healthchecks' `sendalerts`: signal handlers set a flag, a semaphore of seats feeds
 a thread pool). Webhook deliveries run beside the conversions in the same shape, on seats,
-claims and threads of their own (`DeliveryLane`).
+claims and threads of their own (`Lane`), and so do the steps of batches sent to Mistral's Batch
+API (`jobs.mistral_batches`).
 
 A database outage (a restart, dropped connections, a host cut off) does not kill a worker
 process: each thread drops its broken connection and retries with backoff, and finished results
@@ -38,7 +39,7 @@ from django.db import DatabaseError, connections
 from documents import conversion, engines, leftovers, retention, storage
 from documents.engines.base import ConversionError, ConversionResult, EngineUnavailable
 from ilios import idempotency
-from jobs import db, queue, webhooks
+from jobs import db, mistral_batches, queue, webhooks
 from jobs import payload as job_payload
 from jobs.models import Job, Worker
 
@@ -53,6 +54,9 @@ DIED_YOUNG_SECONDS = 60.0
 RESTART_DELAYS = (1.0, 60.0)  # first and longest wait before a restart
 # A worker thread's waits between attempts while the database is unreachable.
 OUTAGE_DELAYS = (0.5, 5.0)
+# Mistral batches a worker process takes a step of at once: each step is a few API calls, and
+# a batch waits in the queue, not on a seat, between them.
+MISTRAL_BATCH_SEATS = 2
 # Stored originals no document references are looked for at most this often per process.
 ORIGINALS_SWEEP_SECONDS = 3600.0
 
@@ -190,7 +194,10 @@ class WorkerProcess:
         self.grace_ends: float | None = None  # set on shutdown: writes stop retrying then
         self.next_maintenance = time.monotonic() + random.uniform(0, settings.MAINTENANCE_INTERVAL)
         self.next_originals_sweep = 0.0  # with the first maintenance
-        self.deliveries = DeliveryLane(self)
+        self.lanes = (
+            Lane(self, Job.Type.WEBHOOK, settings.WEBHOOK_CONCURRENCY, self.deliver),
+            Lane(self, Job.Type.MISTRAL_BATCH, MISTRAL_BATCH_SEATS, self.advance_mistral_batch),
+        )
 
     def run(self) -> int:
         signal.signal(signal.SIGTERM, lambda *_: self.stopping.set())
@@ -204,7 +211,8 @@ class WorkerProcess:
         threading.Thread(target=self.heartbeat, daemon=True).start()
         recorder = threading.Thread(target=self.record_results, daemon=True)
         recorder.start()
-        self.deliveries.start()
+        for lane in self.lanes:
+            lane.start()
         pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="job")
         while not self.stopping.is_set():
             try:
@@ -307,6 +315,50 @@ class WorkerProcess:
                 self.held.pop(job.id, None)
         self.seats.release(len(batch))
 
+    def deliver(self, job: Job) -> bool | None:
+        """One attempt at one webhook delivery (in a lane's thread), recorded at once."""
+        try:
+            attempt = webhooks.send(job)
+        except Exception as exc:
+            logger.exception("webhook job %s: unexpected error", job.id)
+            attempt = webhooks.Attempt(
+                webhooks.Result.RETRYABLE, f"internal error ({type(exc).__name__})"
+            )
+        status = self.write(
+            f"webhook job {job.id}'s attempt",
+            lambda: queue.record_delivery(job, self.worker.id, attempt),
+        )
+        if not status:
+            return None
+        logger.info(
+            "webhook job %s attempt %d: %s%s",
+            job.id,
+            job.attempts,
+            attempt.result,
+            f" ({attempt.error})" if attempt.error else "",
+        )
+        return status == Job.Status.COMPLETED
+
+    def advance_mistral_batch(self, job: Job) -> bool | None:
+        """One step of a batch through Mistral's Batch API (in a lane's thread), recorded at
+        once (`jobs.mistral_batches`)."""
+        try:
+            status = self.write(
+                f"Mistral batch job {job.id}'s step",
+                lambda: mistral_batches.advance(job, self.worker.id),
+            )
+        except Exception as exc:
+            logger.exception("Mistral batch job %s: unexpected error", job.id)
+            error = f"internal error ({type(exc).__name__})"
+            status = self.write(
+                f"Mistral batch job {job.id}'s failed attempt",
+                lambda: queue.fail(job, self.worker.id, error, retryable=True),
+            )
+        if status in (Job.Status.COMPLETED, Job.Status.FAILED):
+            logger.info("Mistral batch job %s %s", job.id, status)
+            return status == Job.Status.COMPLETED
+        return None
+
     def record_failure(self, job, error, *, retryable, retry_after=None) -> None:
         try:
             status = self.write(
@@ -408,7 +460,8 @@ class WorkerProcess:
         for job in unfinished:
             if self.write(f"job {job.id}'s release", partial(queue.release, job, self.worker.id)):
                 logger.info("job %s given back unfinished", job.id)
-        self.deliveries.shut_down(deadline)
+        for lane in self.lanes:
+            lane.shut_down(deadline)
         self.write(
             "the worker's stopped state",
             lambda: queue.mark_worker(self.worker.id, Worker.Status.STOPPED, self.counters),
@@ -467,85 +520,78 @@ def wait_for_database(
     stopping.wait(delay)
 
 
-class DeliveryLane:
-    """Webhook deliveries beside a worker process's conversions: WEBHOOK_CONCURRENCY seats,
-    claims and threads of their own.
+class Lane:
+    """Jobs of one other type beside a worker process's conversions, on seats, claims and
+    threads of their own: webhook deliveries (WEBHOOK_CONCURRENCY seats) and Mistral batches
+    (MISTRAL_BATCH_SEATS).
 
-    A receiver that answers slowly (or not at all, until WEBHOOK_TIMEOUT) holds one of these
-    seats, never a conversion's, and a backlog of conversions never delays a delivery. The shape
-    is the conversions': a thread claims as many delivery jobs as there are free seats; each
-    delivery's pool thread records its own attempt (`queue.record_delivery`) and gives its seat
-    back. The worker's `stopping` flag stops it too.
+    A receiver that answers slowly (or not at all, until WEBHOOK_TIMEOUT) holds one of the
+    delivery seats, never a conversion's, and a backlog of conversions never delays a delivery
+    or a look at a Mistral batch job. The shape is the conversions': a thread claims as many
+    jobs as there are free seats; each job's pool thread runs `run`, which records the job's
+    outcome itself and says what to count (True: a job completed, False: an attempt failed,
+    None: neither), then gives its seat back. The worker's `stopping` flag stops it too.
     """
 
-    def __init__(self, process: WorkerProcess):
+    def __init__(
+        self,
+        process: WorkerProcess,
+        job_type: Job.Type,
+        size: int,
+        run: Callable[[Job], bool | None],
+    ):
         self.process = process
-        self.size = settings.WEBHOOK_CONCURRENCY
-        self.seats = threading.BoundedSemaphore(self.size)
-        self.held: dict[int, Job] = {}  # claimed, attempt not yet recorded (under process.lock)
-        self.thread = threading.Thread(target=self.claim_deliveries, daemon=True)
+        self.job_type = job_type
+        self.size = size
+        self.run = run
+        self.seats = threading.BoundedSemaphore(size)
+        self.held: dict[int, Job] = {}  # claimed, outcome not yet recorded (under process.lock)
+        self.thread = threading.Thread(target=self.claim_jobs, daemon=True)
 
     def start(self) -> None:
         self.thread.start()
 
-    def claim_deliveries(self) -> None:
+    def claim_jobs(self) -> None:
         queue.listen_for_work()
-        pool = ThreadPoolExecutor(self.size, thread_name_prefix="delivery")
+        pool = ThreadPoolExecutor(self.size, thread_name_prefix=self.job_type)
         stopping = self.process.stopping
         outage = Backoff(*OUTAGE_DELAYS)
         while not stopping.is_set():
             try:
                 claim_and_start(
                     self.seats,
-                    lambda seats: queue.claim(self.process.worker.id, seats, Job.Type.WEBHOOK),
+                    lambda seats: queue.claim(self.process.worker.id, seats, self.job_type),
                     self.held,
                     self.process.lock,
                     pool,
-                    self.deliver,
+                    self.work,
                 )
             except db.UNAVAILABLE as exc:
-                wait_for_database(outage, stopping, exc, "claiming deliveries")
+                wait_for_database(outage, stopping, exc, f"claiming {self.job_type} jobs")
             except Exception:
-                logger.exception("claiming webhook deliveries failed")
+                logger.exception("claiming %s jobs failed", self.job_type)
                 stopping.wait(1.0)
             else:
                 outage.succeeded()
         pool.shutdown(wait=False, cancel_futures=True)
 
-    def deliver(self, job: Job) -> None:
-        """One attempt at one delivery (in a pool thread), recorded at once."""
+    def work(self, job: Job) -> None:
+        """Run one job (in a pool thread); its outcome is recorded by `run`."""
         try:
-            attempt = webhooks.send(job)
-        except Exception as exc:
-            logger.exception("webhook job %s: unexpected error", job.id)
-            attempt = webhooks.Attempt(
-                webhooks.Result.RETRYABLE, f"internal error ({type(exc).__name__})"
-            )
-        try:
-            status = self.process.write(
-                f"webhook job {job.id}'s attempt",
-                lambda: queue.record_delivery(job, self.process.worker.id, attempt),
-            )
+            completed = self.run(job)
         finally:
             with self.process.lock:
                 self.held.pop(job.id, None)
             self.seats.release()
-        if status:
+        if completed is not None:
             with self.process.lock:
-                if status == Job.Status.COMPLETED:
+                if completed:
                     self.process.counters.completed += 1
                 else:
                     self.process.counters.failed += 1
-            logger.info(
-                "webhook job %s attempt %d: %s%s",
-                job.id,
-                job.attempts,
-                attempt.result,
-                f" ({attempt.error})" if attempt.error else "",
-            )
 
     def shut_down(self, deadline: float) -> None:
-        """Let running deliveries finish until `deadline`; give the rest back unspent."""
+        """Let running jobs finish until `deadline`; give the rest back unspent."""
         self.thread.join(max(deadline - time.monotonic(), 0))
         returned = 0
         while returned < self.size and (left := deadline - time.monotonic()) > 0:
@@ -554,5 +600,5 @@ class DeliveryLane:
             unfinished = list(self.held.values())
         for job in unfinished:
             release = partial(queue.release, job, self.process.worker.id)
-            if self.process.write(f"webhook job {job.id}'s release", release):
-                logger.info("webhook job %s given back unfinished", job.id)
+            if self.process.write(f"{self.job_type} job {job.id}'s release", release):
+                logger.info("%s job %s given back unfinished", self.job_type, job.id)
