@@ -7,12 +7,16 @@ bucket would refuse (another size or type than signed) is checked on the URL's s
 """
 
 import hashlib
+import threading
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.db import connection
 
+from documents import services
 from documents.models import Document
 from jobs.models import Job
 from tests.conftest import FIXTURES, padded_pdf, wait_until
@@ -136,6 +140,30 @@ def test_completing_twice_is_idempotent_and_queues_once(client_a, s3_storage):
     assert again.status_code == first.status_code == 202
     assert again.json() == first.json()
     assert Job.objects.filter(document_id=body["id"]).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_racing_completions_queue_the_document_once(client_a, s3_storage, monkeypatch):
+    body = uploaded(client_a)
+    document = Document.objects.get(id=body["id"])
+    both_checked = threading.Barrier(2)
+    check_file = services.check_file
+
+    def checked_by_both(*args):
+        check_file(*args)
+        both_checked.wait(timeout=30)
+
+    def complete(_) -> Document:
+        try:
+            return services.complete_direct_upload(document.id, document.api_key, {"priority": 5})
+        finally:
+            connection.close()
+
+    monkeypatch.setattr(services, "check_file", checked_by_both)
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(complete, range(2)))
+    assert [answer.status for answer in answers] == ["pending", "pending"]
+    assert Job.objects.filter(document_id=document.id).count() == 1
 
 
 @pytest.mark.django_db
