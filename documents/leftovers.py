@@ -3,7 +3,8 @@
 A process killed mid-request or mid-job leaves temp files behind (an upload being received, a
 worker's local copy of an S3 original), and a crash between storing an original and committing
 its document leaves an original that no document references; so does a delete that failed
-while the storage was down. `cleanup_orphans` and the workers' maintenance remove both. Safe at
+while the storage was down. A direct upload never completed leaves an `uploading` document (and
+perhaps its object). `cleanup_orphans` and the workers' maintenance remove them all. Safe at
 any time and on any number of hosts at once: removing what another sweep already removed is
 harmless.
 """
@@ -55,6 +56,23 @@ def remove_stale_temp_files() -> int:
                 removed += 1
     if removed:
         logger.info("removed %d stale temp file(s)", removed)
+    return removed
+
+
+def remove_abandoned_uploads() -> int:
+    """Delete documents still `uploading` ORPHAN_GRACE after their upload URL was handed out;
+    returns how many.
+
+    Their upload was never completed (the client gave up, or crashed, or so did the API before
+    answering it). The delete is conditional on the status, so a completion that commits first
+    keeps its document. Their objects, no longer referenced, go with the unreferenced originals
+    (run this first).
+    """
+    cutoff = timezone.now() - ORPHAN_GRACE
+    abandoned = Document.objects.filter(status=Document.Status.UPLOADING, created_at__lt=cutoff)
+    removed = abandoned.delete()[1].get(Document._meta.label, 0)
+    if removed:
+        logger.info("deleted %d upload(s) never completed", removed)
     return removed
 
 

@@ -16,6 +16,9 @@ DEFAULT_RETENTION_DAYS = 365
 
 class Document(models.Model):
     class Status(models.TextChoices):
+        # Created by `upload-url` and waiting for the client's own PUT to the bucket: no job
+        # exists, so no worker can claim it; `upload-complete` makes it pending.
+        UPLOADING = "uploading"
         PENDING = "pending"
         PROCESSING = "processing"
         COMPLETED = "completed"
@@ -24,6 +27,7 @@ class Document(models.Model):
         ARCHIVED = "archived"
 
     FINISHED = (Status.COMPLETED, Status.FAILED)
+    UNFINISHED = (Status.UPLOADING, Status.PENDING, Status.PROCESSING)
 
     id = models.CharField(primary_key=True, max_length=26, default=new_id, editable=False)
     file_name = models.CharField(max_length=255)

@@ -8,11 +8,15 @@ from storages.utils import clean_name
 # request, or a health check, waiting up to 15 s before the client hears 503. One retry is
 # left for a blip; the client (Retry-After) or the queue retries the rest.
 FAIL_FAST = Config(connect_timeout=5, retries={"mode": "standard", "max_attempts": 2})
+# Presigned URLs are signed with SigV4, which binds the Content-Length and Content-Type of a
+# direct upload into its signature; botocore presigns with legacy SigV2 otherwise, which binds
+# neither, so a client could PUT any size to its URL.
+SIGV4 = Config(signature_version="s3v4")
 
 
 class DiskBackedS3Storage(S3Storage):
-    """Sends an upload that is already on disk by its path, and gives up on an unreachable
-    bucket quickly.
+    """Sends an upload that is already on disk by its path, gives up on an unreachable bucket
+    quickly, and presigns with SigV4.
 
     django-storages hands boto3 a file object, and s3transfer then holds the parts of a multipart
     upload in memory (about 60 MiB for a 256 MiB file); given a path it reads each part as it
@@ -21,7 +25,7 @@ class DiskBackedS3Storage(S3Storage):
 
     def __init__(self, **settings):
         super().__init__(**settings)
-        self.client_config = self.client_config.merge(FAIL_FAST)
+        self.client_config = self.client_config.merge(FAIL_FAST).merge(SIGV4)
 
     def _save(self, name, content):
         if not hasattr(content, "temporary_file_path"):

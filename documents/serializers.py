@@ -75,6 +75,47 @@ class SubmittedDocumentSerializer(serializers.Serializer):
     statusUrl = serializers.CharField()
 
 
+class UploadUrlRequestSerializer(serializers.Serializer):
+    fileName = serializers.CharField(max_length=255)
+    fileSize = serializers.IntegerField(
+        min_value=1, max_value=2**63 - 1, help_text="Bytes; the upload must be exactly this size."
+    )
+    mimeType = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=100,
+        help_text="When given, the upload must send this Content-Type. The document's type is "
+        "still told from its bytes at completion.",
+    )
+    retentionDays = serializers.IntegerField(
+        required=False,
+        min_value=RETENTION_DAYS_RANGE[0],
+        max_value=RETENTION_DAYS_RANGE[1],
+        default=DEFAULT_RETENTION_DAYS,
+    )
+
+
+class UploadUrlSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    uploadUrl = serializers.CharField(help_text="PUT the file's bytes here, before it expires.")
+    uploadHeaders = serializers.DictField(
+        child=serializers.CharField(), help_text="Headers the PUT must send, as signed."
+    )
+    s3Key = serializers.CharField()
+    expiresIn = serializers.IntegerField(help_text="Seconds the uploadUrl is good for.")
+    completeUrl = serializers.CharField(help_text="POST here once the PUT has succeeded.")
+
+
+class CompleteUploadSerializer(QueuedConversionSerializer):
+    """A submission's options, given when the upload is complete (retention was set before)."""
+
+    retentionDays = None
+
+
+class CompletedUploadSerializer(SubmittedDocumentSerializer):
+    message = serializers.CharField()
+
+
 class DocumentStatusSerializer(serializers.Serializer):
     id = serializers.CharField()
     status = serializers.ChoiceField(choices=Document.Status.choices)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import time
 from pathlib import Path
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework import status
+from rest_framework.generics import get_object_or_404
 
-from documents import conversion, engines, formats, limits, storage
+from documents import conversion, engines, formats, limits, retention, storage
 from documents.engines.base import (
     ConversionError,
     ConversionOptions,
@@ -23,6 +26,7 @@ from documents.engines.base import (
     parse_page_range,
 )
 from documents.models import Document, status_body
+from documents.uploads import UploadTooLarge
 from ilios.errors import ApiError
 from jobs import outcomes, queue, webhooks
 from jobs import payload as job_payload
@@ -70,21 +74,34 @@ def webhook_target(data: dict, api_key) -> str:
 
 
 def check_upload(upload, options: ConversionOptions) -> None:
-    """Refuse what no engine can read, before anything is stored or queued.
+    """Refuse what no engine can read, before anything is stored or queued."""
+    check_file(
+        Path(upload.temporary_file_path()),
+        upload.name,
+        upload.size,
+        getattr(upload, "mime_type", None),
+        options,
+    )
+
+
+def check_file(
+    path: Path, name: str, size: int, mime_type: str | None, options: ConversionOptions
+) -> None:
+    """Refuse what no engine can read, before it is queued.
 
     A damaged file, a missing or wrong password, pages past the end and a document past a cap
     (documents.limits) are a clear 4xx now rather than a failed job later.
     """
-    if upload.size == 0:
+    if size == 0:
         raise ApiError(status.HTTP_400_BAD_REQUEST, "empty_file", "the uploaded file is empty")
-    if getattr(upload, "mime_type", None) not in formats.SUPPORTED:
+    if mime_type not in formats.SUPPORTED:
         raise ApiError(
             status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
-            f"{upload.name!r} is not a supported document: send {formats.described()}",
+            f"{name!r} is not a supported document: send {formats.described()}",
         )
     try:
-        limits.check_document(Path(upload.temporary_file_path()), upload.mime_type, options)
+        limits.check_document(path, mime_type, options)
     except ConversionError as exc:
         raise as_api_error(exc) from None
 
@@ -128,6 +145,117 @@ def submit(
         document.save(force_insert=True)
         queue.enqueue(document, job_payload.for_options(options, pages_text))
     return document
+
+
+def start_direct_upload(
+    *, api_key, file_name: str, file_size: int, mime_type: str, retention_days: int
+) -> tuple[Document, str, dict]:
+    """Create an `uploading` document and presign the PUT of its original to the bucket;
+    returns it, the URL and the headers the PUT must send.
+
+    Nothing is queued: the document waits for `complete_direct_upload`. A crash after the
+    commit, or a client that never uploads or never completes, leaves an `uploading` row (and
+    perhaps an object): `documents.leftovers` removes both after ORPHAN_GRACE.
+    """
+    _require_presigning()
+    if file_size > settings.MAX_UPLOAD_SIZE:
+        raise UploadTooLarge()
+    if mime_type and mime_type not in formats.SUPPORTED:
+        raise ApiError(
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            f"{mime_type!r} is not a supported document type: send {formats.described()}",
+        )
+    document = Document(
+        file_name=file_name[:255],
+        mime_type=mime_type or "application/octet-stream",
+        file_size=file_size,
+        sha256="",
+        status=Document.Status.UPLOADING,
+        engine=engines.resolve(None),
+        retention_days=retention_days,
+        api_key=api_key,
+        created_at=timezone.now(),
+    )
+    document.original = storage.original_key(document.id)
+    document.save(force_insert=True)
+    url, headers = storage.presigned_upload(document.original, file_size, mime_type or None)
+    return document, url, headers
+
+
+def _require_presigning() -> None:
+    if not storage.presigns():
+        raise ApiError(
+            status.HTTP_409_CONFLICT,
+            "direct_upload_unavailable",
+            "this server keeps originals on its local disk (no S3_BUCKET), so it cannot take "
+            "direct uploads: POST the file to /v1/documents instead",
+        )
+
+
+def complete_direct_upload(document_id: str, api_key, data: dict) -> Document:
+    """Check the object a client PUT to its upload URL as an upload is checked, then queue it
+    as a submission is queued; returns the document.
+
+    Idempotent: a document no longer `uploading` (completed before, perhaps by a request whose
+    answer the client never got) is returned as it is, and the options are not applied again.
+    Two completions racing both check the object; the conditional update lets one queue it.
+    A refused completion changes nothing: the client may PUT again while its URL lasts, or
+    complete with other options (a password, a page range); what is never completed is swept.
+
+    The URL's holder could PUT other bytes of the same size and type after completing, until
+    the URL expires; the worker then converts those, within the same caps (the engines enforce
+    them again), and the recorded sha256 no longer matches them.
+    """
+    document = get_object_or_404(visible_documents(api_key).defer("content"), id=document_id)
+    if document.status != Document.Status.UPLOADING:
+        return document
+    _require_presigning()
+    engine, options, pages_text = conversion_options(data)
+    webhook_url = webhook_target(data, api_key)
+    size = storage.stored_size(document.original)
+    if size is None:
+        raise ApiError(
+            status.HTTP_409_CONFLICT,
+            "upload_missing",
+            "nothing has been uploaded to this document's uploadUrl: PUT the file there first",
+        )
+    if size > settings.MAX_UPLOAD_SIZE:
+        raise UploadTooLarge()
+    with storage.local_copy(document.original) as path:
+        with path.open("rb") as original:
+            head = original.read(formats.SNIFF_BYTES)
+            original.seek(0)
+            sha256 = hashlib.file_digest(original, "sha256").hexdigest()
+        mime_type = formats.sniff(head)
+        check_file(path, document.file_name, size, mime_type, options)
+    queued_fields = {
+        "status": Document.Status.PENDING,
+        "file_size": size,
+        "mime_type": mime_type,
+        "sha256": sha256,
+        "engine": engine,
+        "priority": data["priority"],
+        "webhook_url": webhook_url,
+    }
+    with transaction.atomic():
+        uploading = Document.objects.filter(id=document.id, status=Document.Status.UPLOADING)
+        queued = uploading.update(**queued_fields)
+        if queued:
+            for field, value in queued_fields.items():
+                setattr(document, field, value)
+            queue.enqueue(document, job_payload.for_options(options, pages_text))
+    if queued:
+        return document
+    return get_object_or_404(visible_documents(api_key).defer("content"), id=document_id)
+
+
+def abandon_upload(document: Document) -> None:
+    """Cancel an `uploading` document and delete whatever was uploaded for it."""
+    Document.objects.filter(id=document.id, status=Document.Status.UPLOADING).update(
+        status=Document.Status.CANCELLED
+    )
+    retention.archive(document)
 
 
 def convert_now(

@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote
 
 from boto3.exceptions import Boto3Error
 from botocore.exceptions import BotoCoreError, ClientError
@@ -28,6 +29,10 @@ from ilios.errors import ApiError
 logger = logging.getLogger(__name__)
 
 ORIGINALS = "originals"
+# A presigned PUT is checked when the upload starts, so a slow upload of a large file still
+# finishes after its URL expired; the URL itself is only good for starting one.
+UPLOAD_URL_SECONDS = 15 * 60
+DOWNLOAD_URL_SECONDS = 5 * 60
 RETRY_AFTER_SECONDS = 30
 FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 
@@ -119,6 +124,55 @@ def delete_original(key: str) -> None:
     if key:
         with translated_errors():
             default_storage.delete(key)
+
+
+def presigns() -> bool:
+    """Whether clients can be handed URLs to the storage itself (S3 can; a local disk cannot)."""
+    return bool(settings.S3_BUCKET)
+
+
+def presigned_upload(key: str, size: int, content_type: str | None) -> tuple[str, dict]:
+    """A URL to PUT the original to, and the headers that PUT must send: its size (and type,
+    when the client declared one) are part of the signature, so the bucket refuses others.
+
+    Signing is computed here, with no request to the bucket.
+    """
+    params = {"Bucket": default_storage.bucket_name, "Key": key, "ContentLength": size}
+    headers = {"Content-Length": str(size)}
+    if content_type:
+        params["ContentType"] = headers["Content-Type"] = content_type
+    url = default_storage.bucket.meta.client.generate_presigned_url(
+        "put_object", Params=params, ExpiresIn=UPLOAD_URL_SECONDS
+    )
+    return url, headers
+
+
+def presigned_download(key: str, file_name: str, content_type: str) -> str:
+    """A short-lived URL that downloads the original from the bucket under its file name."""
+    disposition = f"attachment; filename*=UTF-8''{quote(file_name)}"
+    return default_storage.bucket.meta.client.generate_presigned_url(
+        "get_object",
+        Params={
+            "Bucket": default_storage.bucket_name,
+            "Key": key,
+            "ResponseContentDisposition": disposition,
+            "ResponseContentType": content_type,
+        },
+        ExpiresIn=DOWNLOAD_URL_SECONDS,
+    )
+
+
+def stored_size(key: str) -> int | None:
+    """The stored object's size in bytes, or None when nothing is stored under the key."""
+    with translated_errors():
+        try:
+            return default_storage.bucket.meta.client.head_object(
+                Bucket=default_storage.bucket_name, Key=key
+            )["ContentLength"]
+        except ClientError as exc:
+            if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404:
+                return None
+            raise
 
 
 @contextlib.contextmanager

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.http import FileResponse, HttpResponse
+from django.conf import settings
+from django.http import FileResponse, HttpResponse, HttpResponseRedirect
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -186,6 +187,96 @@ class LegacySubmitView(DocumentCollectionView):
         return f"/api/documents/status/{document.id}"
 
 
+class UploadUrlView(APIView):
+    """A presigned URL to PUT a large file straight to the bucket, past the API."""
+
+    @extend_schema(
+        operation_id="document_upload_url",
+        summary="Presign a direct upload of a file to S3 (S3 storage only)",
+        request=serializers.UploadUrlRequestSerializer,
+        responses={
+            200: serializers.UploadUrlSerializer,
+            **ERROR_RESPONSES,
+            409: OpenApiResponse(
+                error_response,
+                description="direct_upload_unavailable: the server keeps files on local disk",
+            ),
+            413: error_response,
+            415: error_response,
+        },
+    )
+    def post(self, request):
+        form = serializers.UploadUrlRequestSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        document, url, headers = services.start_direct_upload(
+            api_key=request.auth,
+            file_name=form.validated_data["fileName"],
+            file_size=form.validated_data["fileSize"],
+            mime_type=form.validated_data.get("mimeType", ""),
+            retention_days=form.validated_data["retentionDays"],
+        )
+        return Response(
+            {
+                "id": document.id,
+                "uploadUrl": url,
+                "uploadHeaders": headers,
+                "s3Key": document.original,
+                "expiresIn": storage.UPLOAD_URL_SECONDS,
+                "completeUrl": self.complete_url(document),
+            }
+        )
+
+    def complete_url(self, document: Document) -> str:
+        return f"/v1/documents/{document.id}/upload-complete"
+
+
+class LegacyUploadUrlView(UploadUrlView):
+    def complete_url(self, document: Document) -> str:
+        return f"/api/documents/upload-complete/{document.id}"
+
+
+class UploadCompleteView(APIView):
+    """Queue a directly uploaded file once its PUT has succeeded."""
+
+    @extend_schema(
+        operation_id="document_upload_complete",
+        summary="Check a direct upload and queue its conversion (idempotent)",
+        request=serializers.CompleteUploadSerializer,
+        responses={
+            202: serializers.CompletedUploadSerializer,
+            **ERROR_RESPONSES,
+            409: OpenApiResponse(
+                error_response,
+                description="upload_missing: nothing was PUT to the uploadUrl yet; "
+                "direct_upload_unavailable: the server keeps files on local disk",
+            ),
+            413: error_response,
+            415: error_response,
+            422: error_response,
+            507: STORAGE_FULL,
+        },
+    )
+    def post(self, request, document_id):
+        form = serializers.CompleteUploadSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        document = services.complete_direct_upload(document_id, request.auth, form.validated_data)
+        return Response(
+            {
+                **submitted_body(document, self.status_url(document)),
+                "message": "Upload confirmed, queued for processing",
+            },
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+    def status_url(self, document: Document) -> str:
+        return f"/v1/documents/{document.id}/status"
+
+
+class LegacyUploadCompleteView(UploadCompleteView):
+    def status_url(self, document: Document) -> str:
+        return f"/api/documents/status/{document.id}"
+
+
 class DocumentStatusView(APIView):
     @extend_schema(
         operation_id="document_status",
@@ -216,7 +307,7 @@ class DocumentView(APIView):
     )
     def get(self, request, document_id):
         document = get_object_or_404(services.visible_documents(request.auth), id=document_id)
-        if document.status in (Document.Status.PENDING, Document.Status.PROCESSING):
+        if document.status in Document.UNFINISHED:
             return Response(
                 {"id": document.id, "status": document.status, "fileName": document.file_name},
                 status=status.HTTP_202_ACCEPTED,
@@ -272,6 +363,8 @@ class DocumentView(APIView):
         )
         if document.status == Document.Status.PENDING:
             queue.cancel_pending([document.id])
+        elif document.status == Document.Status.UPLOADING:
+            services.abandon_upload(document)
         elif document.status != Document.Status.ARCHIVED:
             retention.archive(document)
         document.refresh_from_db(fields=["status"])
@@ -289,9 +382,13 @@ class DocumentView(APIView):
 class DocumentOriginalView(APIView):
     @extend_schema(
         operation_id="document_original",
-        summary="The uploaded file, streamed",
+        summary="The uploaded file, streamed (or 302 to the bucket: S3_ORIGINAL_REDIRECT)",
         responses={
             (200, "application/octet-stream"): OpenApiTypes.BINARY,
+            302: OpenApiResponse(
+                description="S3_ORIGINAL_REDIRECT: Location is a presigned URL of the file, "
+                "valid 5 minutes"
+            ),
             410: error_response,
             **ERROR_RESPONSES,
         },
@@ -302,6 +399,12 @@ class DocumentOriginalView(APIView):
         )
         if not document.original:
             raise ApiError(status.HTTP_410_GONE, "archived", "the original file was deleted")
+        if settings.S3_ORIGINAL_REDIRECT and storage.presigns():
+            return HttpResponseRedirect(
+                storage.presigned_download(
+                    document.original, document.file_name, document.mime_type
+                )
+            )
         return FileResponse(
             storage.open_original(document.original),
             as_attachment=True,

@@ -165,6 +165,9 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
 # --- Storage: local files by default, S3 when S3_BUCKET is set --------------------------------
 S3_BUCKET = config.text("S3_BUCKET")
 S3_MULTIPART_THRESHOLD = config.size("S3_MULTIPART_THRESHOLD", 50 * 10**6)
+# `GET .../original` answers 302 to a presigned URL of the bucket instead of streaming through
+# the API (the original service always did). Local storage streams regardless.
+S3_ORIGINAL_REDIRECT = config.boolean("S3_ORIGINAL_REDIRECT", False)
 if S3_BUCKET:
     from boto3.s3.transfer import TransferConfig
 

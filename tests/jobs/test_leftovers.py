@@ -8,6 +8,7 @@ storage and on S3 through moto); the workers' own sweeps and the SIGKILL run rea
 import os
 import signal
 import time
+import urllib.request
 from io import StringIO
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.db import connection
 
-from documents import leftovers, storage
+from documents import leftovers, services, storage
 from documents.models import Document
 from fakes.mistral_server import FakeMistralServer
 from ilios.ids import new_id
@@ -92,6 +93,50 @@ def test_cleanup_orphans_deletes_unreferenced_originals_after_the_grace_period(
 
     assert not default_storage.exists(orphan)
     assert default_storage.exists(kept.original)
+
+
+@pytest.fixture
+def s3(settings, monkeypatch):
+    server, endpoint = start_moto()
+    use_bucket(settings, monkeypatch, endpoint)
+    yield
+    server.stop()
+
+
+def direct_upload(uploads: bytes | None) -> Document:
+    """A document created by `upload-url`, its file PUT to the bucket unless `uploads` is None."""
+    document, url, headers = services.start_direct_upload(
+        api_key=None,
+        file_name="big.pdf",
+        file_size=len(uploads or b"-"),
+        mime_type="",
+        retention_days=1,
+    )
+    if uploads is not None:
+        headers = {"Content-Type": "application/pdf", **headers}
+        request = urllib.request.Request(url, data=uploads, method="PUT", headers=headers)
+        urllib.request.urlopen(request, timeout=30).close()
+    return document
+
+
+@pytest.mark.django_db
+def test_cleanup_orphans_deletes_uploads_never_completed_after_the_grace_period(s3, clock):
+    pdf = (FIXTURES / "minimal-document.pdf").read_bytes()
+    put_not_completed = direct_upload(pdf)
+    direct_upload(None)  # never PUT
+    completed = direct_upload(pdf)
+    services.complete_direct_upload(completed.id, None, {"priority": 5})
+
+    assert "deleted 0 upload(s) never completed" in cleanup_orphans()
+    # The bucket dates its objects by the real clock, which has run on since `clock` was set.
+    clock.advance(leftovers.ORPHAN_GRACE.total_seconds() + 10 * 60)
+    just_started = direct_upload(None)
+    assert "deleted 2 upload(s) never completed" in cleanup_orphans()
+
+    remaining = set(Document.objects.values_list("id", flat=True))
+    assert remaining == {completed.id, just_started.id}
+    assert not default_storage.exists(put_not_completed.original)
+    assert default_storage.exists(completed.original)
 
 
 @pytest.mark.django_db

@@ -421,7 +421,8 @@ class WorkerProcess:
 
     def maintain_when_due(self) -> None:
         """Recover orphans, apply retention and sweep leftover files every MAINTENANCE_INTERVAL;
-        stored originals, which takes a listing of the whole storage, once an hour."""
+        stored originals, which takes a listing of the whole storage, and direct uploads never
+        completed (a scan of the documents), once an hour."""
         if time.monotonic() < self.next_maintenance:
             return
         self.next_maintenance = time.monotonic() + settings.MAINTENANCE_INTERVAL
@@ -433,6 +434,7 @@ class WorkerProcess:
             leftovers.remove_stale_temp_files()
             if time.monotonic() >= self.next_originals_sweep:
                 self.next_originals_sweep = time.monotonic() + ORIGINALS_SWEEP_SECONDS
+                leftovers.remove_abandoned_uploads()
                 leftovers.remove_unreferenced_originals()
         except db.UNAVAILABLE:
             raise
