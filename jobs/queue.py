@@ -59,7 +59,7 @@ def enqueue(document: Document, payload: dict | None = None) -> Job:
         payload=payload or {},
         scheduled_at=timezone.now(),
     )
-    transaction.on_commit(db.notify)
+    db.notify_on_commit()
     return job
 
 
@@ -243,8 +243,7 @@ def release(job: Job, worker_id: int) -> bool:
         )
         if held:
             Document.objects.filter(id=job.document_id).update(status=Document.Status.PENDING)
-    if held:
-        db.notify()
+            db.notify_on_commit()
     return bool(held)
 
 
@@ -263,7 +262,7 @@ def retry_now(job_ids) -> int:
             error="",
         )
         outcomes.reopened(document_ids)
-        transaction.on_commit(db.notify)
+        db.notify_on_commit()
     return count
 
 
@@ -303,7 +302,7 @@ def bring_forward(job_ids) -> int:
         count = Job.objects.filter(id__in=job_ids, status=Job.Status.PENDING).update(
             scheduled_at=timezone.now()
         )
-        transaction.on_commit(db.notify)
+        db.notify_on_commit()
     return count
 
 
