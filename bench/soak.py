@@ -31,8 +31,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -42,6 +44,7 @@ import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from bench import common, service
 
@@ -53,8 +56,8 @@ PG_PORT = 5432
 DB_NAME = "ilios_bench_soak"
 BUCKET = "ilios-soak"
 ENGINE_PORT = 8765  # each host's fake Mistral API, on its own loopback
-ENGINE_LATENCY = 1.0  # seconds per OCR call: jobs are in flight when a link goes down
-CONCURRENCY = 4  # jobs per host at once
+ENGINE_LATENCY = 3.0  # seconds per OCR call: conversions finish while their host is cut off
+CONCURRENCY = 6  # jobs per host at once
 HEARTBEAT_INTERVAL = 1
 WORKER_DEAD_AFTER = 6
 MAINTENANCE_INTERVAL = 2
@@ -194,6 +197,7 @@ class S3:
     def start(self) -> None:
         from moto.server import ThreadedMotoServer
 
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # a line per request otherwise
         self.server = ThreadedMotoServer(ip_address=GATEWAY, port=self.port, verbose=False)
         self.server.start()
 
@@ -432,6 +436,7 @@ def workers_of_host(hosts: Hosts, host: int) -> set[int]:
 def host_cut_off(url: str, network: Network, hosts: Hosts, tally: Tally) -> dict:
     """Item 11: cut host 1's link while it holds jobs, for longer than WORKER_DEAD_AFTER."""
     from django.db import connection
+    from django.utils import timezone
 
     from jobs.models import Job, Worker
 
@@ -440,13 +445,13 @@ def host_cut_off(url: str, network: Network, hosts: Hosts, tally: Tally) -> dict
     cut_host = 1
 
     def holding() -> list[tuple[int, int]]:
+        """Host 1's jobs, once it holds some whose originals it has fetched (in the engine)."""
         connection.close()
-        mine = workers_of_host(hosts, cut_host)
-        return list(
-            Job.objects.filter(status="processing", worker_id__in=mine).values_list(
-                "id", "attempts"
-            )
-        )
+        mine = Job.objects.filter(status="processing", worker_id__in=workers_of_host(hosts, 1))
+        converting = timezone.now() - timedelta(seconds=ENGINE_LATENCY / 3)
+        if not mine.filter(started_at__lt=converting).exists():
+            return []
+        return list(mine.values_list("id", "attempts"))
 
     held = wait_for(holding, 120, "host 1 holding jobs")
     [cut_worker] = workers_of_host(hosts, cut_host)
@@ -576,6 +581,8 @@ def main() -> int:
         print("soak skipped: no PostgreSQL at " + common.pg_url())
         return 0
     OUT.mkdir(parents=True, exist_ok=True)
+    # SIGTERM unwinds like an error: the processes, namespaces and bridge are removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("soak: terminated"))
     started = time.monotonic()
     results: dict[str, dict] = {}
     with contextlib.ExitStack() as stack:
