@@ -87,12 +87,20 @@ def cancel_pending(document_ids) -> int:
 def claim(worker_id: int, limit: int, job_type: str = Job.Type.CONVERT) -> list[Job]:
     """Atomically take up to `limit` ready jobs of a type: highest priority first, then oldest.
 
-    Three statements whatever `limit` is: read the jobs (with their documents), mark them taken,
-    mark their documents processing. A worker asks for as many as it has free seats.
+    Four statements whatever `limit` is: make sure the worker is still active, read the jobs
+    (with their documents), mark them taken, mark their documents processing. A worker asks for
+    as many as it has free seats.
+
+    A worker that others declared dead claims nothing: cut off from the database for longer
+    than WORKER_DEAD_AFTER, it may claim again as its link comes back, before its next
+    heartbeat tells it to stop; the jobs it took would be taken back from it and converted
+    (and paid for) twice.
     """
     now = timezone.now()
     with transaction.atomic():
         db.commit_without_waiting_for_disk()
+        if not Worker.objects.filter(id=worker_id, status=Worker.Status.ACTIVE).exists():
+            return []
         jobs = list(
             Job.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("document")
