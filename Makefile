@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-sqlite test-postgres lint format bench clean
+.PHONY: run test test-sqlite test-postgres lint format bench soak clean
 
 $(BIN)/.installed: pyproject.toml $(wildcard ilios_cli/*.py)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,12 @@ test-postgres: $(BIN)/.installed
 
 bench: $(BIN)/.installed
 	$(BIN)/python -m bench.run $(if $(FULL),--full,--quick)
+
+# Three worker hosts in network namespaces on one PostgreSQL and one S3, under outages (as root;
+# about five minutes; not part of `make test`).
+soak: $(BIN)/.installed
+	scripts/ensure_postgres.sh
+	$(BIN)/python -m bench.soak
 
 clean:
 	rm -rf $(VENV) data/test

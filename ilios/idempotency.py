@@ -14,7 +14,9 @@ succeed (any non-2xx answer, or an exception) deletes its row, so the client may
 same key. A row whose request never finished (its process was killed) is taken over after
 LEASE. The response is kept just after the request's own transaction commits: a crash in the
 instant between the two leaves the key to be taken over after LEASE, and the request then runs
-again.
+again. Settling a key after the request (keeping its response, or giving the key up) rides out a
+brief database outage on fresh connections (`_settled`): the outage that failed the request
+would otherwise leave the key claimed, and every retry would wait and get 409 for 15 minutes.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import time
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
@@ -44,6 +46,7 @@ KEPT = timedelta(hours=24)
 LEASE = timedelta(minutes=15)  # longer than any request runs (gunicorn's timeout is 10 min)
 WAIT_SECONDS = 60.0
 POLL_SECONDS = 0.05
+SETTLE_SECONDS = 10.0  # how long settling a key retries while the database is unreachable
 _VALID_KEY = re.compile(r"[\x20-\x7e]{1,255}")
 
 PARAMETER = OpenApiParameter(
@@ -90,7 +93,8 @@ def idempotent(post):
             _give_up(claimed)
             raise
         if 200 <= response.status_code < 300:
-            IdempotencyKey.objects.filter(id=claimed.id).update(response=_recorded(response))
+            recorded = _recorded(response)
+            _settled(lambda: IdempotencyKey.objects.filter(id=claimed.id).update(response=recorded))
         else:
             _give_up(claimed)
         return response
@@ -158,7 +162,28 @@ def _claim(api_key, key: str, fingerprint: str) -> IdempotencyKey | dict:
 
 
 def _give_up(claimed: IdempotencyKey) -> None:
-    IdempotencyKey.objects.filter(id=claimed.id, response__isnull=True).delete()
+    _settled(lambda: IdempotencyKey.objects.filter(id=claimed.id, response__isnull=True).delete())
+
+
+def _settled(write) -> None:
+    """Run a write that settles a key, retried on a fresh connection for SETTLE_SECONDS while
+    the database is unreachable.
+
+    The request itself may have failed because the database dropped its connection (a restart,
+    `pg_terminate_backend`): the same connection cannot give the key up. A request that
+    succeeded and then could not keep its response would run again once the lease is over, a
+    second document. Past SETTLE_SECONDS the error reaches the client as a 503.
+    """
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while True:
+        try:
+            write()
+            return
+        except (OperationalError, InterfaceError):
+            connection.close()
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(POLL_SECONDS * 10)
 
 
 def _recorded(response) -> dict:

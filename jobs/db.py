@@ -65,6 +65,17 @@ def _signal_file() -> Path:
     return settings.DATA_DIR / "queue.signal"
 
 
+def notify_on_commit() -> None:
+    """Wake idle workers once the current transaction commits (at once outside one).
+
+    Best effort: a wake-up that fails (the database dropped the connection just after the
+    commit) is logged, never raised. What it announces is committed; raising would answer a
+    client that its submission failed after it was stored, and a retry would store it twice.
+    Idle workers poll once a second anyway.
+    """
+    transaction.on_commit(notify, robust=True)
+
+
 def notify() -> None:
     if is_postgresql():
         with connection.cursor() as cursor:

@@ -62,7 +62,7 @@ def enqueue(document: Document, payload: dict | None = None) -> Job:
         payload=payload or {},
         scheduled_at=timezone.now(),
     )
-    transaction.on_commit(db.notify)
+    db.notify_on_commit()
     return job
 
 
@@ -114,12 +114,20 @@ def cancel_pending(document_ids) -> int:
 def claim(worker_id: int, limit: int, job_type: str = Job.Type.CONVERT) -> list[Job]:
     """Atomically take up to `limit` ready jobs of a type: highest priority first, then oldest.
 
-    Three statements whatever `limit` is: read the jobs (with their documents), mark them taken,
-    mark their documents processing. A worker asks for as many as it has free seats.
+    Four statements whatever `limit` is: make sure the worker is still active, read the jobs
+    (with their documents), mark them taken, mark their documents processing. A worker asks for
+    as many as it has free seats.
+
+    A worker that others declared dead claims nothing: cut off from the database for longer
+    than WORKER_DEAD_AFTER, it may claim again as its link comes back, before its next
+    heartbeat tells it to stop; the jobs it took would be taken back from it and converted
+    (and paid for) twice.
     """
     now = timezone.now()
     with transaction.atomic():
         db.commit_without_waiting_for_disk()
+        if not Worker.objects.filter(id=worker_id, status=Worker.Status.ACTIVE).exists():
+            return []
         jobs = list(
             Job.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("document")
@@ -272,8 +280,7 @@ def release(job: Job, worker_id: int) -> bool:
         )
         if held:
             Document.objects.filter(id=job.document_id).update(status=Document.Status.PENDING)
-    if held:
-        db.notify()
+            db.notify_on_commit()
     return bool(held)
 
 
@@ -292,7 +299,7 @@ def retry_now(job_ids) -> int:
             error="",
         )
         outcomes.reopened(document_ids)
-        transaction.on_commit(db.notify)
+        db.notify_on_commit()
     return count
 
 
@@ -436,7 +443,7 @@ def bring_forward(job_ids) -> int:
         count = Job.objects.filter(id__in=job_ids, status=Job.Status.PENDING).update(
             scheduled_at=timezone.now()
         )
-        transaction.on_commit(db.notify)
+        db.notify_on_commit()
     return count
 
 

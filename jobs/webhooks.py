@@ -37,7 +37,6 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 from rest_framework.utils.encoders import JSONEncoder
 
@@ -248,7 +247,7 @@ def _enqueue(deliveries: list[tuple[Delivery, int]], now) -> None:
     for (delivery, _), job in zip(deliveries, jobs, strict=True):
         delivery.job = job
     Delivery.objects.bulk_create([delivery for delivery, _ in deliveries])
-    transaction.on_commit(db.notify)
+    db.notify_on_commit()
 
 
 # --- Sending (in a worker, outside any transaction) ----------------------------------------

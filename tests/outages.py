@@ -30,14 +30,20 @@ def _admin() -> psycopg.Connection:
     )
 
 
-def drop_connections() -> int:
-    """Terminate every connection to the test database (this process's own included, which is
-    then closed so that its next query reconnects); returns how many."""
+def terminate_connections() -> int:
+    """Terminate every other connection to the test database, this process's own included but
+    left open as the database left it (its next query fails); returns how many."""
     with _admin() as admin:
-        dropped = admin.execute(
+        return admin.execute(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = %s",
             [connection.settings_dict["NAME"]],
         ).fetchone()[0]
+
+
+def drop_connections() -> int:
+    """Terminate every connection to the test database (this process's own included, which is
+    then closed so that its next query reconnects); returns how many."""
+    dropped = terminate_connections()
     connection.close()
     return dropped
 

@@ -8,11 +8,18 @@ from pathlib import Path
 import pytest
 import urllib3
 from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 
 from documents.models import Document
 from tests.conftest import padded_pdf
 from tests.disks import files_under
-from tests.outages import database_down, drop_connections, requires_postgresql
+from tests.outages import (
+    database_down,
+    drop_connections,
+    requires_postgresql,
+    terminate_connections,
+)
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, requires_postgresql]
 
@@ -55,3 +62,26 @@ def test_dropped_connections_are_replaced_and_only_a_real_outage_is_a_503(api_se
 
     assert submit_many(url, 8) == [202] * 8
     assert Document.objects.count() == 2 * THREADS + 40 + 8
+
+
+def test_a_submission_whose_wake_up_fails_after_the_commit_is_still_accepted(api, monkeypatch):
+    """The database drops the connection between the commit and the NOTIFY: the document is
+    stored and queued, so the answer is 202, not an error a client would retry into a second
+    document."""
+    from jobs import db
+
+    notify = db.notify
+
+    def notify_on_a_dropped_connection():
+        terminate_connections()
+        notify()
+
+    monkeypatch.setattr(db, "notify", notify_on_a_dropped_connection)
+    upload = SimpleUploadedFile("a.pdf", padded_pdf(2000))
+    response = api.post("/v1/documents", {"file": upload}, format="multipart")
+
+    assert response.status_code == 202, response.content
+    connection.close()  # the dropped one, as the end of a request would (the test client does not)
+    assert list(Document.objects.values_list("id", "status")) == [
+        (response.json()["id"], "pending")
+    ]

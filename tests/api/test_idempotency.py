@@ -16,6 +16,7 @@ from batches.models import Batch
 from documents.models import Document
 from ilios.models import ApiKey, IdempotencyKey
 from tests.conftest import FIXTURES, fixture_upload, wait_until
+from tests.outages import requires_postgresql, terminate_connections
 from usage.models import UsageRecord
 
 pytestmark = pytest.mark.django_db
@@ -204,3 +205,39 @@ def test_racing_duplicates_create_one_document_and_all_get_its_response(live_ser
     assert UsageRecord.objects.count() == (rounds if path == "/v1/convert" else 0)
     # The server removes each upload's temp file once it has sent the answer, not before.
     wait_until(lambda: not any(Path(settings.UPLOAD_TEMP_DIR).iterdir()), timeout=10)
+
+
+@requires_postgresql
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("dropped", ["during the request", "after the request"])
+def test_a_key_is_settled_although_the_database_dropped_the_connection(api, monkeypatch, dropped):
+    """The request's own connection is gone when the key is settled: giving it up (the request
+    failed) or keeping its response (it succeeded) happens on a fresh one, so a retry with the
+    same key is answered at once, never a 409 until the lease is over."""
+    from documents import services
+    from ilios import idempotency
+
+    monkeypatch.setattr(idempotency, "WAIT_SECONDS", 0.2)
+    submit = services.submit
+
+    def submit_while_connections_are_dropped(*args, **kwargs):
+        if dropped == "during the request":
+            terminate_connections()
+            Document.objects.exists()  # on the connection the database just dropped
+        document = submit(*args, **kwargs)
+        terminate_connections()
+        return document
+
+    monkeypatch.setattr(services, "submit", submit_while_connections_are_dropped)
+    first = post(api, "/v1/documents", f"outage-{dropped}")
+    monkeypatch.setattr(services, "submit", submit)
+    again = post(api, "/v1/documents", f"outage-{dropped}")
+
+    if dropped == "during the request":
+        assert first.status_code == 503
+        assert first.json()["error"]["code"] == "database_unavailable"
+        assert again.status_code == 202
+    else:
+        assert first.status_code == again.status_code == 202
+        assert again.json() == first.json()
+    assert Document.objects.count() == 1

@@ -76,3 +76,15 @@ def test_a_result_finished_during_an_outage_is_recorded_once_the_database_is_bac
     assert_still_the_same_worker(worker)
     later = make_document(b"claimed after the outage")
     wait_until(lambda: status_of(later) == "completed")
+
+
+def test_a_worker_started_while_the_database_is_down_waits_for_it(workers, make_document, tmp_path):
+    log = tmp_path / "workers.log"
+    with database_down():
+        workers(processes=1, concurrency=2, log=log, HEARTBEAT_INTERVAL=0.2)
+        wait_until(lambda: "starting again" in log.read_text())
+
+    [row] = wait_until(lambda: list(Worker.objects.filter(status=Worker.Status.ACTIVE)))
+    document = make_document(b"queued after the outage")
+    wait_until(lambda: status_of(document) == "completed")
+    assert "crashed" not in log.read_text() and "restarting" not in log.read_text()

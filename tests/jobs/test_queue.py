@@ -76,6 +76,15 @@ def test_a_worker_that_lost_its_job_cannot_record_a_result(make_document, worker
     assert UsageRecord.objects.filter(document=document).count() == 1
 
 
+def test_a_worker_declared_dead_claims_nothing(make_document, worker, clock):
+    document = make_document()
+    clock.advance(60)  # the worker was cut off and stopped heartbeating
+    queue.recover_orphans()
+    assert Worker.objects.get(id=worker.id).status == Worker.Status.DEAD
+    assert queue.claim(worker.id, limit=1) == []
+    assert job_of(document).status == Job.Status.PENDING
+
+
 def test_it_retries_after_5_then_10_seconds_then_fails(make_document, worker, clock):
     document = make_document()
     for backoff in (5, 10):

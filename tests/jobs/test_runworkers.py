@@ -116,8 +116,12 @@ def restart_delays(log) -> list[float]:
 
 def test_children_that_keep_dying_young_are_restarted_ever_more_slowly(workers, tmp_path):
     log = tmp_path / "workers.log"
-    no_tables = tmp_path / "not-migrated.db"  # every child dies as it starts
-    runner = workers(processes=1, concurrency=1, log=log, DATABASE_URL="", LOCAL_DB_PATH=no_tables)
+    runner = workers(processes=1, concurrency=1, log=log)
+    killed: set[int] = set()
+    for _ in range(3):  # each child dies as soon as it has started
+        [child] = wait_until(lambda: [w for w in live_workers() if w.pid not in killed])
+        os.kill(child.pid, signal.SIGKILL)
+        killed.add(child.pid)
 
     wait_until(lambda: len(restart_delays(log)) >= 3)
 

@@ -203,11 +203,10 @@ class WorkerProcess:
         signal.signal(signal.SIGTERM, lambda *_: self.stopping.set())
         signal.signal(signal.SIGINT, lambda *_: self.stopping.set())
         self.remove_stale_temp_files()
-        self.worker = queue.register_worker(self.concurrency)
-        logger.info("worker %s started (pid %d)", self.worker.id, os.getpid())
-        queue.refresh_statistics()
         self.warm_up()
-        queue.listen_for_work()
+        if not self.join():
+            return 0
+        logger.info("worker %s started (pid %d)", self.worker.id, os.getpid())
         threading.Thread(target=self.heartbeat, daemon=True).start()
         recorder = threading.Thread(target=self.record_results, daemon=True)
         recorder.start()
@@ -240,6 +239,27 @@ class WorkerProcess:
             leftovers.remove_stale_temp_files()
         except Exception:
             logger.exception("could not sweep the temp directory")
+
+    def join(self) -> bool:
+        """Register this worker and subscribe to wake-ups, waiting out a database outage;
+        False when stopped first.
+
+        A host may start while the database restarts or its link is down. Crashing instead
+        would have the supervisor restart the process again and again, ever more slowly, so
+        that the host would join late, minutes after the database was back.
+        """
+        worker = None
+        while not self.stopping.is_set():
+            try:
+                worker = worker or queue.register_worker(self.concurrency)
+                queue.refresh_statistics()
+                queue.listen_for_work()
+            except db.UNAVAILABLE as exc:
+                wait_for_database(self.outage, self.stopping, exc, "starting")
+            else:
+                self.worker = worker
+                return True  # the first claim ends the outage (`database_reachable`)
+        return False
 
     def warm_up(self) -> None:
         """Build the default engine before the first claim, not in the first job's threads.
