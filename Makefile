@@ -2,6 +2,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
+# Test processes side by side (pytest-xdist); each has its own data directory and test database.
+TEST_PROCESSES ?= 2
 
 .PHONY: run test test-sqlite test-postgres lint format bench soak clean
 
@@ -35,12 +37,12 @@ format: $(BIN)/.installed
 test-sqlite: $(BIN)/.installed
 	scripts/ensure_chromium.sh
 	scripts/ensure_tesseract.sh
-	DATABASE_URL= $(BIN)/python -m pytest
+	DATABASE_URL= $(BIN)/python -m pytest -n $(TEST_PROCESSES)
 
 # The queue, API and CLI suites again, on PostgreSQL.
 test-postgres: $(BIN)/.installed
 	scripts/ensure_postgres.sh
-	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest tests/jobs tests/api tests/cli
+	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest -n $(TEST_PROCESSES) tests/jobs tests/api tests/cli
 
 bench: $(BIN)/.installed
 	$(BIN)/python -m bench.run $(if $(FULL),--full,--quick)

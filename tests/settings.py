@@ -21,7 +21,14 @@ if "ILIOS_TEST_RUN" not in os.environ:
         os.environ.pop(name, None)
 os.environ["ILIOS_DOTENV"] = "false"
 
-RUN_ID = os.environ.setdefault("ILIOS_TEST_RUN", str(os.getpid()))
+RUN_ID = os.environ.get("ILIOS_TEST_RUN") or str(os.getpid())
+# Under pytest-xdist each worker is a run of its own: it inherits the controller's run, and gets
+# a data directory and test database of its own on top (its child processes inherit the result).
+_XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+if _XDIST_WORKER and not RUN_ID.endswith(f"-{_XDIST_WORKER}"):
+    RUN_ID = f"{RUN_ID}-{_XDIST_WORKER}"
+    os.environ.pop("DATA_DIR", None)
+os.environ["ILIOS_TEST_RUN"] = RUN_ID
 os.environ.setdefault("DATA_DIR", str(_REPO / "data" / "test" / f"run-{RUN_ID}"))
 
 from ilios.settings import *  # noqa: E402,F403
