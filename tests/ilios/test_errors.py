@@ -1,6 +1,10 @@
-"""One error shape everywhere, and no stack traces to clients."""
+"""One error shape everywhere, no stack traces to clients, and every code documented."""
+
+import re
 
 import pytest
+
+from tests.conftest import REPO
 
 pytestmark = pytest.mark.django_db
 
@@ -54,3 +58,28 @@ def test_throttling_answers_429_with_retry_after(api, settings):
 def test_throttling_is_off_by_default(api):
     for _ in range(30):
         assert api.get("/v1/documents").status_code == 200
+
+
+def codes_raised_in_the_product() -> set[str]:
+    """Every error code the product's code spells out: ApiError(status, "code", ...) calls and
+    the `code`/`default_code` attributes of its exception classes."""
+    codes: set[str] = set()
+    for app in ("ilios", "documents", "batches", "usage", "jobs"):
+        for path in (REPO / app).rglob("*.py"):
+            if "migrations" in path.parts:
+                continue
+            source = path.read_text()
+            codes |= set(re.findall(r'ApiError\(\s*[^,()]+(?:\([^)]*\))?,\s*"([a-z_]+)"', source))
+            codes |= set(re.findall(r'\b(?:default_code|code)\s*=\s*"([a-z_]+)"', source))
+    return codes
+
+
+def test_the_readme_error_table_lists_every_code_a_client_can_get():
+    readme = (REPO / "README.md").read_text()
+    table = readme[readme.index("| 400 |") :]
+    table = table[: table.index("\n\n")]
+
+    missing = {code for code in codes_raised_in_the_product() if f"`{code}`" not in table}
+
+    assert len(codes_raised_in_the_product()) > 20
+    assert not missing, f"README's error table omits {sorted(missing)}"
