@@ -7,12 +7,12 @@ from django.utils import timezone
 
 from batches import progress
 from batches.models import Batch
-from documents import services, storage
+from documents import cache, services, storage
 from documents.engines.base import ConversionOptions
 from documents.models import Document
 from ilios.errors import ApiError
+from jobs import outcomes, queue, webhooks
 from jobs import payload as job_payload
-from jobs import queue, webhooks
 
 
 def submit(
@@ -25,12 +25,15 @@ def submit(
     retention_days: int,
     priority: int,
     webhook_url: str = "",
+    use_cache: bool = True,
 ) -> Batch:
     """Store every readable file, then create the batch, its documents and jobs at once.
 
     A file no engine can read becomes a failed document of the batch, with the reason, so the
-    client gets one answer per file. Nothing reaches the database until every original is
-    stored, so a crash half-way leaves no batch that can never finish.
+    client gets one answer per file; a file the same key converted before with the same options
+    is completed from that result (`documents.cache`) instead of queued. Nothing reaches the
+    database until every original is stored, so a crash half-way leaves no batch that can never
+    finish.
     """
     batch = Batch(
         api_key=api_key,
@@ -43,7 +46,9 @@ def submit(
     accepted, rejected = [], []
     try:
         for upload in uploads:
-            document = _document_for(upload, batch, api_key, engine, retention_days, priority)
+            document = _document_for(
+                upload, batch, api_key, engine, options, retention_days, priority
+            )
             try:
                 services.check_upload(upload, options)
             except ApiError as exc:
@@ -54,12 +59,22 @@ def submit(
                 continue
             document.original = storage.store_original(document.id, upload)
             accepted.append(document)
+        sources = (
+            cache.find(api_key, [document.cache_key for document in accepted])
+            if cache.wanted(options, use_cache)
+            else {}
+        )
         with transaction.atomic():
             batch.save(force_insert=True)
             Document.objects.bulk_create(accepted + rejected)
             payload = job_payload.for_options(options, pages_text)
             for document in accepted:
-                queue.enqueue(document, payload)
+                if document.cache_key not in sources:
+                    queue.enqueue(document, payload)
+            outcomes.reused(
+                [(d, sources[d.cache_key]) for d in accepted if d.cache_key in sources],
+                batch.created_at,
+            )
             for _ in rejected:
                 if progress.document_finished(batch.id, succeeded=False, now=batch.created_at):
                     webhooks.announce_batch(batch.id, batch.created_at)  # every file refused
@@ -71,11 +86,12 @@ def submit(
     return batch
 
 
-def _document_for(upload, batch, api_key, engine, retention_days, priority) -> Document:
+def _document_for(upload, batch, api_key, engine, options, retention_days, priority) -> Document:
     document = services.new_document(
         upload,
         api_key=api_key,
         engine=engine,
+        options=options,
         retention_days=retention_days,
         priority=priority,
         batch=batch,

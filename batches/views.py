@@ -71,6 +71,7 @@ class BatchSubmitView(APIView):
             retention_days=form.validated_data["retentionDays"],
             priority=form.validated_data["priority"],
             webhook_url=webhook_target(form.validated_data, request.auth),
+            use_cache=form.validated_data["cache"],
         )
         documents = [
             {
