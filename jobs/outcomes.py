@@ -8,6 +8,7 @@ crash before the commit leaves nothing behind, a crash after it leaves everythin
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.db.models import Count
 
 from batches import progress
@@ -15,6 +16,7 @@ from documents import cache
 from documents.conversion import metadata_for
 from documents.engines.base import ConversionResult
 from documents.models import Document
+from ilios import metrics
 from jobs import db, webhooks
 from jobs.models import Delivery, Job
 from usage import billing
@@ -68,6 +70,8 @@ def reused(copies: list[tuple[Document, Document]], now) -> None:
         document.metadata = cache.metadata_for(document, source)
         document.error = ""
         document.processed_at = now
+    counted = [(document.engine, document.pages or 0) for document, _ in copies]
+    transaction.on_commit(lambda: metrics.reused_many(counted))
     _completed(
         [document for document, _ in copies],
         [

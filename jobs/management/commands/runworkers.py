@@ -37,7 +37,7 @@ from django.db import DatabaseError, connections
 
 from documents import conversion, engines, leftovers, retention, storage
 from documents.engines.base import ConversionError, ConversionResult, EngineUnavailable
-from ilios import idempotency
+from ilios import idempotency, metrics
 from jobs import db, queue, webhooks
 from jobs import payload as job_payload
 from jobs.models import Job, Worker
@@ -55,6 +55,12 @@ RESTART_DELAYS = (1.0, 60.0)  # first and longest wait before a restart
 OUTAGE_DELAYS = (0.5, 5.0)
 # Stored originals no document references are looked for at most this often per process.
 ORIGINALS_SWEEP_SECONDS = 3600.0
+# A delivery attempt's outcome in the metrics, by the status its job was left in.
+DELIVERY_OUTCOMES = {
+    Job.Status.COMPLETED: "delivered",
+    Job.Status.PENDING: "retrying",
+    Job.Status.FAILED: "failed",
+}
 
 
 class Backoff:
@@ -102,6 +108,7 @@ class Supervisor:
         with contextlib.suppress(DatabaseError):
             connections["default"].ensure_connection()
         connections.close_all()  # children must not share the parent's database connections
+        metrics.forget_dead_processes()
         logger.info(
             "starting %d worker process(es), %d jobs each", self.processes, self.concurrency
         )
@@ -113,6 +120,7 @@ class Supervisor:
             except ChildProcessError:
                 break
             lived = time.monotonic() - self.children.pop(pid, time.monotonic())
+            metrics.forget(pid)
             if not self.stopping:
                 self.restart_after(pid, status, lived)
         logger.info("all worker processes stopped")
@@ -531,6 +539,7 @@ class DeliveryLane:
                 self.held.pop(job.id, None)
             self.seats.release()
         if status:
+            metrics.DELIVERIES.labels(DELIVERY_OUTCOMES[status]).inc()
             with self.process.lock:
                 if status == Job.Status.COMPLETED:
                     self.process.counters.completed += 1
