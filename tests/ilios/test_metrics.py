@@ -4,6 +4,8 @@ behind METRICS_TOKEN when one is set."""
 
 import functools
 import json
+import os
+import subprocess
 import urllib.error
 import urllib.request
 import uuid
@@ -58,6 +60,28 @@ def test_metrics_want_the_token_when_one_is_set_and_no_api_key(client, settings,
 def test_without_a_token_metrics_are_open_though_api_keys_are_on(client, key_a):
     assert client.get("/metrics").status_code == 200
     assert client.get("/v1/documents").status_code == 401
+
+
+def test_forgetting_dead_processes_drops_only_their_live_gauges(settings):
+    from ilios import metrics
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()  # a pid that no longer runs
+    files = {
+        "dead_gauge": settings.METRICS_DIR / f"gauge_livesum_{dead.pid}.db",
+        "dead_counts": settings.METRICS_DIR / f"counter_{dead.pid}.db",
+        "live_gauge": settings.METRICS_DIR / f"gauge_livesum_{os.getppid()}.db",  # pytest's parent
+    }
+    for path in files.values():
+        path.touch(exist_ok=True)
+    try:
+        metrics.forget_dead_processes()
+        assert not files["dead_gauge"].exists(), "its conversions in progress are over"
+        assert files["dead_counts"].exists(), "its counts stay in the totals"
+        assert files["live_gauge"].exists()
+    finally:
+        for path in files.values():
+            path.unlink(missing_ok=True)
 
 
 def post(server, path: str, name: str, content: bytes, **fields) -> dict | bytes:
@@ -118,6 +142,8 @@ def test_a_live_scrape_adds_up_every_process_after_real_conversions(
         lambda: value(scrape(server), "ilios_webhook_deliveries_total", outcome="delivered"),
         timeout=30,
     )
+    with urllib.request.urlopen(f"{server.url}/v1/documents/{waiting['id']}/status") as answer:
+        assert json.loads(answer.read())["status"] == "completed"
     found = scrape(server)
 
     completed = {"engine": "local", "outcome": "completed"}
@@ -135,8 +161,9 @@ def test_a_live_scrape_adds_up_every_process_after_real_conversions(
     assert value(found, "ilios_oldest_ready_job_age_seconds", type="convert") is None
     submitted = {"route": "/v1/documents", "method": "POST", "status": "202"}
     assert grown("ilios_http_requests_total", **submitted) == 1
+    polled = {"route": "/v1/documents/<id:document_id>/status", "method": "GET", "status": "200"}
+    assert grown("ilios_http_requests_total", **polled) == 1
     routes = {dict(labels).get("route") for name, labels in found if "http_requests" in name}
-    assert "/v1/documents/<str:document_id>" not in routes, "nothing polled it"
     assert not any(waiting["id"] in str(route) for route in routes), "never a raw path"
     assert "/metrics" in routes
     with pytest.raises(urllib.error.HTTPError) as refused:
