@@ -63,6 +63,8 @@ def reused(copies: list[tuple[Document, Document]], now) -> None:
 
     The documents passed in are changed too, so the caller answers with what was recorded.
     """
+    if not copies:
+        return
     for document, source in copies:
         document.status = Document.Status.COMPLETED
         document.content = source.content
