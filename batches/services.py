@@ -11,12 +11,12 @@ from rest_framework import status
 
 from batches import progress
 from batches.models import Batch
-from documents import services, storage
+from documents import cache, services, storage
 from documents.engines.base import ConversionOptions
 from documents.models import Document
 from ilios.errors import ApiError
+from jobs import outcomes, queue, webhooks
 from jobs import payload as job_payload
-from jobs import queue, webhooks
 
 # Mistral's batch job runs /v1/ocr, which only its OCR models serve (mistral-ocr-latest,
 # mistral-ocr-2505, ...): anything else would fail at Mistral after the upload.
@@ -74,14 +74,17 @@ def submit(
     priority: int,
     webhook_url: str = "",
     mistral_model: str | None = None,
+    use_cache: bool = True,
 ) -> Batch:
     """Store every readable file, then create the batch, its documents and jobs at once.
 
     A file no engine can read becomes a failed document of the batch, with the reason, so the
-    client gets one answer per file. Nothing reaches the database until every original is
-    stored, so a crash half-way leaves no batch that can never finish. With `mistral_model`, the
-    documents get one job between them, which sends them to Mistral's Batch API
-    (`jobs.mistral_batches`), instead of one each.
+    client gets one answer per file; a file the same key converted before with the same options
+    is completed from that result (`documents.cache`) instead of queued. Nothing reaches the
+    database until every original is stored, so a crash half-way leaves no batch that can never
+    finish. With `mistral_model`, the documents get one job between them, which sends them to
+    Mistral's Batch API (`jobs.mistral_batches`), instead of one each (and no earlier result is
+    reused: the client asked for that batch job).
     """
     batch = Batch(
         api_key=api_key,
@@ -94,7 +97,9 @@ def submit(
     accepted, rejected = [], []
     try:
         for upload in uploads:
-            document = _document_for(upload, batch, api_key, engine, retention_days, priority)
+            document = _document_for(
+                upload, batch, api_key, engine, options, retention_days, priority
+            )
             try:
                 services.check_upload(upload, options)
             except ApiError as exc:
@@ -105,15 +110,27 @@ def submit(
                 continue
             document.original = storage.store_original(document.id, upload)
             accepted.append(document)
+        sources = (
+            cache.find(api_key, [document.cache_key for document in accepted])
+            if cache.wanted(options, use_cache) and not mistral_model
+            else {}
+        )
         with transaction.atomic():
             batch.save(force_insert=True)
             Document.objects.bulk_create(accepted + rejected)
             payload = job_payload.for_options(options, pages_text)
-            if mistral_model and accepted:
-                queue.enqueue_mistral_batch(batch.id, priority, {**payload, "model": mistral_model})
-            elif not mistral_model:
+            if mistral_model:
+                if accepted:
+                    batch_payload = {**payload, "model": mistral_model}
+                    queue.enqueue_mistral_batch(batch.id, priority, batch_payload)
+            else:
                 for document in accepted:
-                    queue.enqueue(document, payload)
+                    if document.cache_key not in sources:
+                        queue.enqueue(document, payload)
+                outcomes.reused(
+                    [(d, sources[d.cache_key]) for d in accepted if d.cache_key in sources],
+                    batch.created_at,
+                )
             for _ in rejected:
                 if progress.document_finished(batch.id, succeeded=False, now=batch.created_at):
                     webhooks.announce_batch(batch.id, batch.created_at)  # every file refused
@@ -125,11 +142,12 @@ def submit(
     return batch
 
 
-def _document_for(upload, batch, api_key, engine, retention_days, priority) -> Document:
+def _document_for(upload, batch, api_key, engine, options, retention_days, priority) -> Document:
     document = services.new_document(
         upload,
         api_key=api_key,
         engine=engine,
+        options=options,
         retention_days=retention_days,
         priority=priority,
         batch=batch,

@@ -89,6 +89,7 @@ class BatchSubmitView(APIView):
             priority=form.validated_data["priority"],
             webhook_url=webhook_target(form.validated_data, request.auth),
             mistral_model=mistral_model,
+            use_cache=form.validated_data["cache"],
         )
         documents = [
             {

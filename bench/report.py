@@ -104,6 +104,14 @@ def bars(results: dict) -> list[dict]:
             lambda v: v >= 100,
             "MB/s",
         )
+    rerun = results.get("cached_rerun") or {}
+    if "queued" in rerun:
+        bar(
+            "cached re-run: engine calls",
+            rerun["queued"]["cached_engine_calls"] + rerun["sync"]["cached_engine_calls"],
+            "0",
+            lambda v: v == 0,
+        )
     hostile = results.get("hostile_inputs") or {}
     if "inputs" in hostile:
         bar(
@@ -255,6 +263,23 @@ def table(results: dict) -> str:
                 f"{_fmt(upload['mb_per_s'])} MB/s, RSS +{_fmt(upload['rss_growth_mib'])} MiB | "
                 f"≥ 100 MB/s, < 100 MB | {'yes' if ok else 'no'} |"
             )
+    rerun = results.get("cached_rerun") or {}
+    if "queued" in rerun:
+        queued, sync = rerun["queued"], rerun["sync"]
+        calls = queued["cached_engine_calls"] + sync["cached_engine_calls"]
+        lines += [
+            f"| cached re-run of a {rerun['pages']}-page PDF, queued ({rerun['db']}) | "
+            f"{_fmt(queued['cached_s']['median'] * 1000)} ms to Markdown vs "
+            f"{_fmt(queued['first_s'] * 1000)} ms converted; engine calls "
+            f"{queued['cached_engine_calls']} vs {queued['first_engine_calls']} | "
+            f"0 engine calls | {'yes' if not calls else 'no'} |",
+            f"| cached re-run of a {rerun['pages']}-page PDF, /v1/convert | "
+            f"{_fmt(sync['cached_s']['median'] * 1000)} ms vs "
+            f"{_fmt(sync['fresh_s']['median'] * 1000)} ms with `cache=false` "
+            f"({_fmt(sync['speedup'], 1)}×); billed "
+            f"{', '.join(rerun['cached_usage']['operations'])}, "
+            f"{rerun['cached_usage']['total_cost_micros']} µ$ | — | — |",
+        ]
     hostile = results.get("hostile_inputs") or {}
     if "inputs" in hostile:
         lines += [

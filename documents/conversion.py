@@ -6,12 +6,19 @@ minutes) and records what it returned when it finishes the job (`jobs.outcomes`)
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from documents import limits, storage
 from documents.engines import get_engine
-from documents.engines.base import ConversionOptions, ConversionResult
+from documents.engines.base import (
+    ConversionError,
+    ConversionOptions,
+    ConversionResult,
+    EngineUnavailable,
+)
 from documents.models import Document
+from ilios import metrics
 
 
 def run(document: Document, options: ConversionOptions) -> ConversionResult:
@@ -22,12 +29,31 @@ def run(document: Document, options: ConversionOptions) -> ConversionResult:
 def convert_file(
     engine: str, path: Path, mime_type: str, options: ConversionOptions
 ) -> ConversionResult:
-    """Run an engine on a file on local disk, then give the memory it took back to the system
-    (a large page's peak would otherwise stay with the process for good)."""
+    """Run an engine on a file on local disk, counted in the metrics, then give the memory it
+    took back to the system (a large page's peak would otherwise stay with the process for good).
+
+    Every conversion, queued or in a request, passes here, so the metrics count each engine
+    call once, whatever later becomes of its result.
+    """
+    in_progress = metrics.IN_PROGRESS.labels(engine)
+    in_progress.inc()
+    started = time.monotonic()
     try:
-        return get_engine(engine).convert(path, mime_type, options)
+        result = get_engine(engine).convert(path, mime_type, options)
+    except EngineUnavailable as exc:
+        metrics.engine_failed(engine, exc.kind)
+        raise
+    except ConversionError:
+        metrics.engine_failed(engine, "permanent")
+        raise
+    except Exception:
+        metrics.CONVERSIONS.labels(engine, "error").inc()
+        raise
     finally:
+        in_progress.dec()
         limits.release_memory()
+    metrics.converted(engine, result.pages_processed, time.monotonic() - started)
+    return result
 
 
 def metadata_for(document: Document, result: ConversionResult) -> dict:

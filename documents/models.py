@@ -65,6 +65,11 @@ class Document(models.Model):
     webhook_url = models.CharField(
         max_length=2000, blank=True, help_text="Where its completion or failure is announced."
     )
+    cache_key = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="What its conversion depends on (documents.cache): bytes, engine, options.",
+    )
 
     class Meta:
         ordering = ["-id"]
@@ -74,6 +79,11 @@ class Document(models.Model):
                 fields=["expires_at"],
                 name="documents_expiry_idx",
                 condition=~models.Q(status="archived"),
+            ),
+            models.Index(
+                fields=["api_key", "cache_key"],
+                name="documents_cache_idx",
+                condition=models.Q(status="completed"),
             ),
         ]
 

@@ -29,7 +29,18 @@ class ConversionOptionsSerializer(serializers.Serializer):
         style={"input_type": "password"},
         help_text="Password of an encrypted PDF; used for this conversion only, never stored.",
     )
-    forceOcr = serializers.BooleanField(required=False, default=False)
+    forceOcr = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="OCR every page, even those with a text layer; never answered from the cache.",
+    )
+    cache = serializers.BooleanField(
+        required=False,
+        default=True,
+        help_text="Reuse the result when this API key converted the same bytes with the same "
+        "engine and options before: completed at once, billed as `cached` at no cost. false "
+        "converts again.",
+    )
     retentionDays = serializers.IntegerField(
         required=False,
         min_value=RETENTION_DAYS_RANGE[0],

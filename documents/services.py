@@ -13,7 +13,7 @@ from django.utils import timezone
 from rest_framework import status
 from rest_framework.generics import get_object_or_404
 
-from documents import conversion, engines, formats, limits, retention, storage
+from documents import cache, conversion, engines, formats, limits, retention, storage
 from documents.engines.base import (
     ConversionError,
     ConversionOptions,
@@ -107,7 +107,14 @@ def check_file(
 
 
 def new_document(
-    upload, *, api_key, engine: str, retention_days: int, priority: int, batch=None
+    upload,
+    *,
+    api_key,
+    engine: str,
+    options: ConversionOptions,
+    retention_days: int,
+    priority: int,
+    batch=None,
 ) -> Document:
     return Document(
         file_name=upload.name[:255],
@@ -120,6 +127,7 @@ def new_document(
         api_key=api_key,
         batch=batch,
         created_at=timezone.now(),
+        cache_key=cache.key_for(upload.sha256, engine, options),
     )
 
 
@@ -133,17 +141,31 @@ def submit(
     retention_days: int,
     priority: int,
     webhook_url: str = "",
+    use_cache: bool = True,
 ) -> Document:
-    """Store the original and queue its conversion; the document stays pending until claimed."""
+    """Store the original and queue its conversion; the document stays pending until claimed.
+
+    When the same key converted the same bytes with the same options before (`documents.cache`),
+    the document is completed from that result at once instead, and no job is queued.
+    """
     check_upload(upload, options)
     document = new_document(
-        upload, api_key=api_key, engine=engine, retention_days=retention_days, priority=priority
+        upload,
+        api_key=api_key,
+        engine=engine,
+        options=options,
+        retention_days=retention_days,
+        priority=priority,
     )
     document.webhook_url = webhook_url
+    source = reusable(document, options, use_cache)
     document.original = storage.store_original(document.id, upload)
     with storage.deleted_on_error(document.original), transaction.atomic():
         document.save(force_insert=True)
-        queue.enqueue(document, job_payload.for_options(options, pages_text))
+        if source:
+            outcomes.reused([(document, source)], timezone.now())
+        else:
+            queue.enqueue(document, job_payload.for_options(options, pages_text))
     return document
 
 
@@ -258,11 +280,25 @@ def abandon_upload(document: Document) -> None:
     retention.archive(document)
 
 
+def reusable(document: Document, options: ConversionOptions, use_cache: bool) -> Document | None:
+    """The earlier conversion a new document may take its result from, if any."""
+    if not cache.wanted(options, use_cache):
+        return None
+    return cache.find(document.api_key, [document.cache_key]).get(document.cache_key)
+
+
 def convert_now(
-    upload, *, api_key, engine: str, options: ConversionOptions, retention_days: int
-) -> tuple[Document, ConversionResult]:
+    upload,
+    *,
+    api_key,
+    engine: str,
+    options: ConversionOptions,
+    retention_days: int,
+    use_cache: bool = True,
+) -> tuple[Document, ConversionResult | None]:
     """Store the original, convert in the request, then record the document and bill it in
-    one transaction.
+    one transaction; the result is None when an earlier conversion's was reused
+    (`documents.cache`) and no engine ran.
 
     The original is stored before the engine is called: a conversion may be paid for (Mistral
     bills each page), so it must never run for an upload that then cannot be kept. Whatever
@@ -270,10 +306,21 @@ def convert_now(
     """
     check_upload(upload, options)
     document = new_document(
-        upload, api_key=api_key, engine=engine, retention_days=retention_days, priority=0
+        upload,
+        api_key=api_key,
+        engine=engine,
+        options=options,
+        retention_days=retention_days,
+        priority=0,
     )
+    source = reusable(document, options, use_cache)
     document.original = storage.store_original(document.id, upload)
     with storage.deleted_on_error(document.original):
+        if source:
+            with transaction.atomic():
+                document.save(force_insert=True)
+                outcomes.reused([(document, source)], timezone.now())
+            return document, None
         started = time.monotonic()
         try:
             with storage.local_copy(document.original, upload) as path:

@@ -85,7 +85,10 @@ class ConvertView(APIView):
             engine=engine,
             options=options,
             retention_days=form.validated_data["retentionDays"],
+            use_cache=form.validated_data["cache"],
         )
+        input_tokens = (result.input_tokens or 0) if result else 0
+        output_tokens = (result.output_tokens or 0) if result else 0
         if form.validated_data["format"] == "json":
             return Response(
                 {
@@ -93,18 +96,18 @@ class ConvertView(APIView):
                     "content": document.content,
                     "metadata": document.metadata,
                     "usage": {
-                        "prompt_tokens": result.input_tokens or 0,
-                        "completion_tokens": result.output_tokens or 0,
-                        "total_tokens": (result.input_tokens or 0) + (result.output_tokens or 0),
-                        "pages": result.pages_processed,
+                        "prompt_tokens": input_tokens,
+                        "completion_tokens": output_tokens,
+                        "total_tokens": input_tokens + output_tokens,
+                        "pages": document.pages,
                     },
                     "downloadUrl": f"/v1/documents/{document.id}",
                 }
             )
         response = HttpResponse(document.content, content_type="text/markdown; charset=utf-8")
         response["X-Document-Id"] = document.id
-        response["X-Processing-Time-Ms"] = str(result.processing_ms)
-        response["X-Extracted-Pages"] = str(result.pages_processed)
+        response["X-Processing-Time-Ms"] = str(document.metadata["processingTimeMs"])
+        response["X-Extracted-Pages"] = str(document.pages)
         return response
 
 
@@ -128,6 +131,7 @@ class DocumentCollectionView(APIView):
             retention_days=form.validated_data["retentionDays"],
             priority=form.validated_data["priority"],
             webhook_url=services.webhook_target(form.validated_data, request.auth),
+            use_cache=form.validated_data["cache"],
         )
         return Response(
             submitted_body(document, self.status_url(document)), status=status.HTTP_202_ACCEPTED

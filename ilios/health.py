@@ -1,24 +1,33 @@
-"""`/` and `/health`: public, cheap, and honest about what is down.
+"""`/`, `/health` and `/metrics`: cheap, outside the API keys, and honest about what is down.
 
 `/health` answers 503 when the database cannot be reached or originals cannot be stored (a full
 or read-only disk, an unreachable bucket), so a load balancer stops sending uploads there.
+`/metrics` is for Prometheus, behind METRICS_TOKEN when one is set.
 """
 
 from __future__ import annotations
 
 import functools
+import hmac
 
 from django.conf import settings
 from django.db import DatabaseError, connection
+from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
-from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client.core import GaugeMetricFamily
+from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from documents import engines, storage
+from ilios import metrics
+from ilios.errors import ApiError
+from ilios.openapi import error_response
 from jobs import dashboard
 
 # Pages for people, listed by the index beside the API's operations.
@@ -130,3 +139,66 @@ def _database() -> str:
         return "connected"
     except DatabaseError:
         return "unreachable"
+
+
+class MetricsView(APIView):
+    """Prometheus' scrape. Not under the API keys (a monitoring system holds none): its own
+    token, METRICS_TOKEN, when set."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = []
+
+    @extend_schema(
+        operation_id="metrics",
+        summary="Prometheus metrics (text format)",
+        responses={
+            (200, "text/plain"): OpenApiTypes.STR,
+            401: OpenApiResponse(error_response, description="METRICS_TOKEN is set and not sent"),
+        },
+    )
+    def get(self, request):
+        token = settings.METRICS_TOKEN
+        sent = request.headers.get("Authorization", "")
+        if token and not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+            raise ApiError(
+                status.HTTP_401_UNAUTHORIZED,
+                "metrics_token_required",
+                "send Authorization: Bearer <METRICS_TOKEN>",
+            )
+        body = metrics.exposition(_queue_metrics(dashboard.queue_state(timezone.now())))
+        return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)
+
+
+def _queue_metrics(state: dashboard.QueueState) -> list:
+    jobs = GaugeMetricFamily(
+        "ilios_jobs",
+        "Open jobs by type and status (pending, processing).",
+        labels=["type", "status"],
+    )
+    for (job_type, job_status), count in sorted(state.jobs.items()):
+        jobs.add_metric([job_type, job_status], count)
+    oldest = GaugeMetricFamily(
+        "ilios_oldest_ready_job_age_seconds",
+        "How long the longest-waiting job that is due has waited for a seat, by type.",
+        labels=["type"],
+    )
+    for job_type, age in sorted(state.oldest_ready.items()):
+        oldest.add_metric([job_type], age)
+    seats = GaugeMetricFamily(
+        "ilios_worker_seats",
+        "Conversion seats of the live workers: free or busy.",
+        labels=["state"],
+    )
+    seats.add_metric(["free"], max(state.seats - state.busy_seats, 0))
+    seats.add_metric(["busy"], state.busy_seats)
+    return [
+        jobs,
+        oldest,
+        GaugeMetricFamily(
+            "ilios_workers_live",
+            "Worker processes that heartbeat within WORKER_DEAD_AFTER.",
+            value=state.live_workers,
+        ),
+        seats,
+    ]

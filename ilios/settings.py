@@ -26,6 +26,14 @@ if config.boolean("ILIOS_DOTENV", True):  # off under tests: no developer's .env
 DATA_DIR = Path(config.text("DATA_DIR", "./data")).resolve()
 UPLOAD_TEMP_DIR = DATA_DIR / "tmp"
 UPLOAD_TEMP_DIR.mkdir(parents=True, exist_ok=True)
+# Prometheus metrics, per process, added up by a scrape (ilios/metrics.py). Not a setting: set
+# here, before anything imports prometheus_client (which picks its multi-process mode on import),
+# for this process and those it starts (gunicorn's master reads these settings first).
+METRICS_DIR = DATA_DIR / "metrics"
+METRICS_DIR.mkdir(parents=True, exist_ok=True)
+os.environ.update(PROMETHEUS_MULTIPROC_DIR=str(METRICS_DIR))
+# `GET /metrics` wants `Authorization: Bearer <METRICS_TOKEN>` when set; open when not.
+METRICS_TOKEN = config.text("METRICS_TOKEN")
 
 
 @functools.cache
@@ -75,6 +83,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "ilios.metrics.RequestMetrics",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

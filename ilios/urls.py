@@ -8,7 +8,7 @@ from drf_spectacular.views import (
 
 from documents import playground
 from documents.urls import legacy_urlpatterns as legacy_document_urls
-from ilios.health import HealthView, IndexView
+from ilios.health import HealthView, IndexView, MetricsView
 from jobs.admin_views import dashboard
 from usage.admin_views import billing
 
@@ -22,6 +22,7 @@ public = {"authentication_classes": [], "permission_classes": [], "throttle_clas
 urlpatterns = [
     path("", IndexView.as_view()),
     path("health", HealthView.as_view()),
+    path("metrics", MetricsView.as_view()),
     path("openapi.json", SpectacularJSONAPIView.as_view(**public), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema", **public)),
     path("redoc", SpectacularRedocView.as_view(url_name="schema", **public)),

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Min, Q, Sum
 from django.db.models.functions import TruncHour, TruncMinute
 from django.utils import timezone
 
@@ -161,3 +161,50 @@ def health() -> dict:
         ).count(),
         "pendingJobs": Job.objects.filter(status=Job.Status.PENDING).count(),
     }
+
+
+@dataclass
+class QueueState:
+    """What `/metrics` reads from the database at each scrape (ilios/health.py)."""
+
+    jobs: dict[tuple[str, str], int]  # (type, status) → open jobs: pending or processing
+    oldest_ready: dict[str, float]  # type → seconds the longest-waiting ready job has waited
+    live_workers: int
+    seats: int
+    busy_seats: int
+
+
+def queue_state(now: datetime) -> QueueState:
+    """Four small queries, each on open jobs or live workers only (partial indexes), so a
+    scrape costs the same however many jobs have ever run.
+
+    A job's wait is counted from when it became ready (`scheduled_at`), not from its creation:
+    a webhook delivery backing off for hours is not a backlog; one due for a minute is.
+    """
+    open_jobs = (
+        Job.objects.filter(status__in=[Job.Status.PENDING, Job.Status.PROCESSING])
+        .values_list("type", "status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    oldest = (
+        Job.objects.filter(status=Job.Status.PENDING, scheduled_at__lte=now)
+        .values_list("type")
+        .annotate(at=Min("scheduled_at"))
+        .order_by()
+    )
+    live = Worker.objects.filter(
+        status=Worker.Status.ACTIVE,
+        last_heartbeat__gte=now - timedelta(seconds=settings.WORKER_DEAD_AFTER),
+    )
+    workers = live.aggregate(n=Count("id"), seats=Sum("concurrency"))
+    busy = Job.objects.filter(
+        status=Job.Status.PROCESSING, type=Job.Type.CONVERT, worker__in=live
+    ).count()
+    return QueueState(
+        jobs={(job_type, status): n for job_type, status, n in open_jobs},
+        oldest_ready={job_type: (now - at).total_seconds() for job_type, at in oldest},
+        live_workers=workers["n"],
+        seats=workers["seats"] or 0,
+        busy_seats=busy,
+    )

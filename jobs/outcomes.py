@@ -8,12 +8,15 @@ crash before the commit leaves nothing behind, a crash after it leaves everythin
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.db.models import Count
 
 from batches import progress
+from documents import cache
 from documents.conversion import metadata_for
 from documents.engines.base import ConversionResult
 from documents.models import Document
+from ilios import metrics
 from jobs import db, webhooks
 from jobs.models import Delivery, Job
 from usage import billing
@@ -34,10 +37,7 @@ def converted(
     A few statements whatever their number: the queue's workers finish many jobs a second and
     record them together.
     """
-    if not finished:
-        return
-    db.update_each(
-        Document,
+    _completed(
         [
             Document(
                 id=document.id,
@@ -50,13 +50,56 @@ def converted(
             )
             for document, result in finished
         ],
-        ["status", "content", "pages", "metadata", "error", "processed_at"],
+        [_charge(document, result, operation) for document, result in finished],
+        [document for document, _ in finished],
+        now,
     )
-    billing.record([_charge(document, result, operation) for document, result in finished], now)
-    webhooks.announce_documents(
-        Delivery.Event.DOCUMENT_COMPLETED, [document for document, _ in finished], now
+
+
+def reused(copies: list[tuple[Document, Document]], now) -> None:
+    """New documents completed at once with the Markdown of an earlier conversion of the same
+    bytes, engine and options (`documents.cache`, each paired with that source): billed as
+    `cached`, at no cost, counted in their batch and announced like any other completion.
+
+    The documents passed in are changed too, so the caller answers with what was recorded.
+    """
+    if not copies:
+        return
+    for document, source in copies:
+        document.status = Document.Status.COMPLETED
+        document.content = source.content
+        document.pages = source.pages
+        document.metadata = cache.metadata_for(document, source)
+        document.error = ""
+        document.processed_at = now
+    counted = [(document.engine, document.pages or 0) for document, _ in copies]
+    transaction.on_commit(lambda: metrics.reused_many(counted))
+    _completed(
+        [document for document, _ in copies],
+        [
+            billing.Charge(
+                document_id=document.id,
+                api_key_id=document.api_key_id,
+                engine=document.engine,
+                pages=document.pages or 0,
+                operation=billing.Operation.CACHED,
+            )
+            for document, _ in copies
+        ],
+        [document for document, _ in copies],
+        now,
     )
-    for document, _ in finished:
+
+
+def _completed(rows: list[Document], charges: list[billing.Charge], documents, now) -> None:
+    if not rows:
+        return
+    db.update_each(
+        Document, rows, ["status", "content", "pages", "metadata", "error", "processed_at"]
+    )
+    billing.record(charges, now)
+    webhooks.announce_documents(Delivery.Event.DOCUMENT_COMPLETED, documents, now)
+    for document in documents:
         if document.batch_id and progress.document_finished(
             document.batch_id, succeeded=True, now=now
         ):

@@ -30,6 +30,7 @@ ILIOS_SUPPORT = {
     "ilios.openapi",
     "ilios.auth",
     "ilios.admin_support",
+    "ilios.metrics",
 }
 # `ilios` modules that wire the apps together, and so import them.
 ILIOS_WIRING = {"ilios.urls", "ilios.health", "ilios.admin", "ilios.settings"}

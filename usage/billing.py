@@ -66,7 +66,10 @@ def record(charges: list[Charge], now) -> None:
 
 
 def _usage_record(charge: Charge, now) -> UsageRecord:
-    base, rate, total = costs(charge.engine, charge.pages, charge.operation)
+    if charge.operation == Operation.CACHED:  # no engine ran: the pages are counted, not charged
+        base, rate, total = 0, margin_rate(), 0
+    else:
+        base, rate, total = costs(charge.engine, charge.pages, charge.operation)
     return UsageRecord(
         document_id=charge.document_id,
         api_key_id=charge.api_key_id,

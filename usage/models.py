@@ -5,13 +5,15 @@ from usage import money
 
 
 class UsageRecord(models.Model):
-    """One successful conversion, billed. Money is integer micro-dollars: a Mistral page costs
-    $0.001, which whole cents cannot hold, and floats cannot add up exactly."""
+    """One successful conversion, billed (a `cached` re-run counts its pages at no cost). Money
+    is integer micro-dollars: a Mistral page costs $0.001, which whole cents cannot hold, and
+    floats cannot add up exactly."""
 
     class Operation(models.TextChoices):
         CONVERT = "convert", "queued conversion"
         SYNC_CONVERT = "sync_convert", "synchronous conversion"
         MISTRAL_BATCH = "mistral_batch", "conversion through Mistral's Batch API"
+        CACHED = "cached", "re-run answered from an earlier conversion"
 
     document = models.ForeignKey(
         "documents.Document",

@@ -96,12 +96,20 @@ class PageTooLarge(LimitExceeded):
 class EngineUnavailable(Exception):
     """A transient failure (rate limit, 5xx, timeout, connection): the same call may succeed later.
 
-    `retry_after` carries the server's Retry-After, in seconds, when it sent one.
+    `retry_after` carries the server's Retry-After, in seconds, when it sent one; `kind` says
+    which failure it was, so operators can tell a rate limit from an outage (the metrics count
+    engine errors by kind, a ConversionError as `permanent`).
     """
 
-    def __init__(self, message: str, retry_after: float | None = None):
+    RATE_LIMIT = "rate_limit"
+    SERVER = "server"
+    TIMEOUT = "timeout"
+    CONNECTION = "connection"
+
+    def __init__(self, message: str, retry_after: float | None = None, kind: str = SERVER):
         super().__init__(message)
         self.retry_after = retry_after
+        self.kind = kind
 
 
 class Engine(abc.ABC):

@@ -296,10 +296,14 @@ class MistralEngine(Engine):
     def _translate(self, exc: Exception) -> Exception:
         """Sort an SDK/transport failure into retryable or permanent, with the key scrubbed."""
         if isinstance(exc, httpx2.TimeoutException):
-            return EngineUnavailable(f"Mistral OCR did not answer within {self.timeout_s:g} s")
+            return EngineUnavailable(
+                f"Mistral OCR did not answer within {self.timeout_s:g} s",
+                kind=EngineUnavailable.TIMEOUT,
+            )
         if isinstance(exc, httpx2.TransportError | errors.NoResponseError):
             return EngineUnavailable(
-                f"could not reach Mistral OCR: {self._redact(str(exc)) or type(exc).__name__}"
+                f"could not reach Mistral OCR: {self._redact(str(exc)) or type(exc).__name__}",
+                kind=EngineUnavailable.CONNECTION,
             )
         status = exc.status_code
         detail = self._redact(_server_message(exc.body))
@@ -307,12 +311,17 @@ class MistralEngine(Engine):
             return EngineUnavailable(
                 f"Mistral OCR rate limit reached: {detail}",
                 retry_after=_retry_after_seconds(exc.headers.get("retry-after")),
+                kind=EngineUnavailable.RATE_LIMIT,
             )
         if status in (401, 403):
             return MistralAuthenticationFailed(
                 f"Mistral OCR refused the API key (HTTP {status}): check MISTRAL_API_KEY"
             )
-        if status == 408 or status >= 500 or status < 400:
+        if status == 408:
+            return EngineUnavailable(
+                f"Mistral OCR failed (HTTP {status}): {detail}", kind=EngineUnavailable.TIMEOUT
+            )
+        if status >= 500 or status < 400:
             return EngineUnavailable(f"Mistral OCR failed (HTTP {status}): {detail}")
         if status in UNREADABLE_STATUSES:
             return UnreadableDocument(f"Mistral OCR could not read the document: {detail}")

@@ -38,7 +38,7 @@ from django.db import DatabaseError, connections
 
 from documents import conversion, engines, leftovers, retention, storage
 from documents.engines.base import ConversionError, ConversionResult, EngineUnavailable
-from ilios import idempotency
+from ilios import idempotency, metrics
 from jobs import db, mistral_batches, queue, webhooks
 from jobs import payload as job_payload
 from jobs.models import Job, Worker
@@ -59,6 +59,12 @@ OUTAGE_DELAYS = (0.5, 5.0)
 MISTRAL_BATCH_SEATS = 2
 # Stored originals no document references are looked for at most this often per process.
 ORIGINALS_SWEEP_SECONDS = 3600.0
+# A delivery attempt's outcome in the metrics, by the status its job was left in.
+DELIVERY_OUTCOMES = {
+    Job.Status.COMPLETED: "delivered",
+    Job.Status.PENDING: "retrying",
+    Job.Status.FAILED: "failed",
+}
 
 
 class Backoff:
@@ -106,6 +112,7 @@ class Supervisor:
         with contextlib.suppress(DatabaseError):
             connections["default"].ensure_connection()
         connections.close_all()  # children must not share the parent's database connections
+        metrics.forget_dead_processes()
         logger.info(
             "starting %d worker process(es), %d jobs each", self.processes, self.concurrency
         )
@@ -117,6 +124,7 @@ class Supervisor:
             except ChildProcessError:
                 break
             lived = time.monotonic() - self.children.pop(pid, time.monotonic())
+            metrics.forget(pid)
             if not self.stopping:
                 self.restart_after(pid, status, lived)
         logger.info("all worker processes stopped")
@@ -350,6 +358,7 @@ class WorkerProcess:
         )
         if not status:
             return None
+        metrics.DELIVERIES.labels(DELIVERY_OUTCOMES[status]).inc()
         logger.info(
             "webhook job %s attempt %d: %s%s",
             job.id,

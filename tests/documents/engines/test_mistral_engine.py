@@ -125,6 +125,7 @@ def test_it_honours_retry_after_on_429(engine, server):
         engine.convert(FOUR_PAGES, PDF, ALL_PAGES)
 
     assert caught.value.retry_after == 2
+    assert caught.value.kind == "rate_limit"
     assert len(server.requests_to("ocr")) == 1, "the SDK must not retry on its own"
 
 
@@ -144,7 +145,7 @@ def test_a_server_error_is_retryable_and_the_next_call_succeeds(engine, server):
         engine.convert(FOUR_PAGES, PDF, ALL_PAGES)
     result = engine.convert(FOUR_PAGES, PDF, ALL_PAGES)
 
-    assert caught.value.retry_after is None
+    assert (caught.value.retry_after, caught.value.kind) == (None, "server")
     assert len(server.requests_to("ocr")) == 2
     assert result.pages_processed == 4
 
@@ -178,15 +179,19 @@ def test_a_server_slower_than_the_timeout_is_retryable(server):
     server.latency_s = 1.0
     engine = MistralEngine(API_KEY, server_url=server.url, timeout_s=0.2)
 
-    with pytest.raises(EngineUnavailable, match="did not answer within 0.2 s"):
+    with pytest.raises(EngineUnavailable, match="did not answer within 0.2 s") as caught:
         engine.convert(FOUR_PAGES, PDF, ALL_PAGES)
+
+    assert caught.value.kind == "timeout"
 
 
 def test_an_unreachable_server_is_retryable():
     engine = MistralEngine(API_KEY, server_url=f"http://127.0.0.1:{_closed_port()}")
 
-    with pytest.raises(EngineUnavailable, match="could not reach Mistral OCR"):
+    with pytest.raises(EngineUnavailable, match="could not reach Mistral OCR") as caught:
         engine.convert(FOUR_PAGES, PDF, ALL_PAGES)
+
+    assert caught.value.kind == "connection"
 
 
 def test_it_decrypts_a_password_protected_pdf_and_removes_the_copy(engine, server, tmp_path):

@@ -1,0 +1,64 @@
+"""Re-runs that cost nothing: a document whose bytes, engine and output-changing options match
+an earlier completed conversion under the same API key takes that conversion's Markdown instead
+of converting again.
+
+A document records the key it was converted under (`Document.cache_key`); a submission looks up
+the newest completed document with the same key and API key. Only `completed` documents match:
+a failed, cancelled or archived one (its content dropped) never does, nor one still converting,
+so a duplicate that arrives while the first is in the queue is converted too rather than made
+to wait on a conversion that may yet fail. Which document the result came from is kept in the
+copy's metadata (`cachedFrom`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Collection
+
+from documents.engines.base import ConversionOptions
+from documents.models import Document
+
+
+def key_for(sha256: str, engine: str, options: ConversionOptions) -> str:
+    """What makes two conversions give the same Markdown: the bytes, the engine, the pages
+    (parsed, so `1-3` and `1,2,3` match) and forceOcr. The password is not part of it: the
+    submission checked it opens these very bytes."""
+    parts = [sha256, engine, list(options.pages or ()), options.force_ocr]
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+
+
+def wanted(options: ConversionOptions, requested: bool) -> bool:
+    """Whether to look for an earlier result: not when the client asked for a fresh conversion,
+    by `cache=false` or by `forceOcr` (whose point is to read the pages again)."""
+    return requested and not options.force_ocr
+
+
+def find(api_key, cache_keys: Collection[str]) -> dict[str, Document]:
+    """The newest completed document of this API key (None: keyless) for each of the keys.
+
+    Two queries whatever the number of keys (a batch asks for all its files at once), and only
+    the chosen documents' content is read: every re-run is itself a completed document under
+    the same key, so a file resubmitted daily has many.
+    """
+    if not cache_keys:
+        return {}
+    newest = dict(
+        Document.objects.filter(
+            api_key=api_key, cache_key__in=set(cache_keys), status=Document.Status.COMPLETED
+        )
+        .order_by("id")
+        .values_list("cache_key", "id")
+    )
+    chosen = Document.objects.filter(id__in=newest.values(), status=Document.Status.COMPLETED)
+    return {document.cache_key: document for document in chosen}
+
+
+def metadata_for(document: Document, source: Document) -> dict:
+    """The source's metadata, as this document's: its own file name, no time spent."""
+    return {
+        **source.metadata,
+        "fileName": document.file_name,
+        "processingTimeMs": 0,
+        "cachedFrom": source.id,
+    }
