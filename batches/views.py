@@ -80,7 +80,7 @@ class BatchSubmitView(APIView):
                 "status": d.status,
                 **({"error": d.error} if d.error else {}),
             }
-            for d in batch.documents.order_by("id").defer("content")
+            for d in batch.documents_in_upload_order().defer("content")
         ]
         return Response(
             {

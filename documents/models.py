@@ -44,6 +44,9 @@ class Document(models.Model):
     batch = models.ForeignKey(
         "batches.Batch", null=True, blank=True, on_delete=models.PROTECT, related_name="documents"
     )
+    batch_position = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Its place in its batch's upload order, from 0."
+    )
     api_key = models.ForeignKey(
         "ilios.ApiKey", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
