@@ -30,6 +30,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from batches import progress
 from documents.engines.base import ConversionResult
 from documents.models import Document
 from jobs import db, outcomes
@@ -88,7 +89,8 @@ def claim(worker_id: int, limit: int, job_type: str = Job.Type.CONVERT) -> list[
     """Atomically take up to `limit` ready jobs of a type: highest priority first, then oldest.
 
     Three statements whatever `limit` is: read the jobs (with their documents), mark them taken,
-    mark their documents processing. A worker asks for as many as it has free seats.
+    mark their documents processing; a fourth when some belong to batches, which are processing
+    from then on. A worker asks for as many as it has free seats.
     """
     now = timezone.now()
     with transaction.atomic():
@@ -110,6 +112,11 @@ def claim(worker_id: int, limit: int, job_type: str = Job.Type.CONVERT) -> list[
         Document.objects.filter(id__in=[job.document_id for job in jobs]).update(
             status=Document.Status.PROCESSING
         )
+        batch_ids = {
+            job.document.batch_id for job in jobs if job.document and job.document.batch_id
+        }
+        if batch_ids and job_type == Job.Type.CONVERT:
+            progress.documents_claimed(batch_ids)
     for job in jobs:  # what the UPDATEs just wrote
         job.status, job.worker_id, job.started_at = Job.Status.PROCESSING, worker_id, now
         job.attempts += 1

@@ -110,6 +110,18 @@ def test_a_batch_answers_and_exports_its_documents_in_upload_order(api, monkeypa
 
 
 @pytest.mark.django_db
+def test_a_batch_is_processing_once_a_worker_claims_any_of_its_documents(api):
+    files = [fixture_upload("minimal-document.pdf"), fixture_upload("crazyones-pdfa.pdf")]
+    body = api.post("/v1/batch/submit", {"files": files}, format="multipart").json()
+    assert api.get(body["statusUrl"]).json()["status"] == "pending"
+    worker = queue.register_worker(concurrency=1)
+    queue.claim(worker.id, limit=1)
+    status = api.get(body["statusUrl"]).json()
+    assert status["status"] == "processing"
+    assert status["progress"] == {**status["progress"], "processing": 1, "pending": 1}
+
+
+@pytest.mark.django_db
 def test_cancelling_a_batch_cancels_its_pending_documents(api):
     batch_id = api.post("/v1/batch/submit", {"files": files_for(3)}, format="multipart").json()[
         "batchId"
