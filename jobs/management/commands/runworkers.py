@@ -198,6 +198,7 @@ class WorkerProcess:
         self.remove_stale_temp_files()
         self.worker = queue.register_worker(self.concurrency)
         logger.info("worker %s started (pid %d)", self.worker.id, os.getpid())
+        storage.warn_when_unavailable()  # here, not in the parent: no S3 client crosses a fork
         queue.refresh_statistics()
         self.warm_up()
         queue.listen_for_work()
