@@ -122,6 +122,29 @@ def test_a_batch_is_processing_once_a_worker_claims_any_of_its_documents(api):
 
 
 @pytest.mark.django_db
+def test_details_true_lists_each_document_with_its_status_as_the_original_did(api):
+    files = [
+        fixture_upload("minimal-document.pdf"),
+        SimpleUploadedFile("notes.pdf", b"plain text\n" * 50),
+        fixture_upload("crazyones-pdfa.pdf"),
+    ]
+    body = api.post("/v1/batch/submit", {"files": files}, format="multipart").json()
+    worker = queue.register_worker(concurrency=1)
+    queue.claim(worker.id, limit=1)
+
+    assert "documents" not in api.get(body["statusUrl"]).json()
+    details = api.get(f"{body['statusUrl']}?details=true").json()["documents"]
+    assert [(d["id"], d["fileName"]) for d in details] == [
+        (d["id"], d["fileName"]) for d in body["documents"]
+    ]
+    assert [set(d) for d in details] == [{"id", "fileName", "status", "error", "processedAt"}] * 3
+    assert details[1]["status"] == "failed"
+    assert {details[0]["status"], details[2]["status"]} == {"processing", "pending"}
+    assert details[1]["error"] and details[1]["processedAt"]
+    assert details[0]["error"] is details[0]["processedAt"] is None
+
+
+@pytest.mark.django_db
 def test_cancelling_a_batch_cancels_its_pending_documents(api):
     batch_id = api.post("/v1/batch/submit", {"files": files_for(3)}, format="multipart").json()[
         "batchId"
