@@ -104,9 +104,12 @@ def test_batch_submit_status_and_jsonl_download(server):
     assert status["progress"]["completed"] == 3
     server(f"{server.url}{status['downloadUrl']}?format=jsonl", "-o", "batch-results.jsonl")
     lines = (server.dir / "batch-results.jsonl").read_text().splitlines()
-    assert sorted(json.loads(line)["id"] for line in lines) == sorted(
-        d["id"] for d in submitted["documents"]
-    )
+    assert [json.loads(line)["id"] for line in lines] == [d["id"] for d in submitted["documents"]]
+    assert [d["fileName"] for d in submitted["documents"]] == [
+        "minimal-document.pdf",
+        "pdflatex-4-pages.pdf",
+        "minimal-document.pdf",
+    ], "in upload order"
 
 
 def test_legacy_submit_status_download_and_original(server):
@@ -170,4 +173,7 @@ def test_a_key_is_required_exactly_when_api_key_is_set(server):
     if server.keyed:
         query = server(f"{server.url}/v1/documents?apiKey={API_KEY}", authorised=False)
         assert json.loads(query)["count"] == 0
-    assert json.loads(server(f"{server.url}/health", authorised=False))["status"] == "healthy"
+    health = json.loads(server(f"{server.url}/health", authorised=False))
+    assert health["status"] == "healthy"
+    assert health["services"]["database"] == "connected"
+    assert health["services"]["s3"] == "not configured"  # "configured" with S3_BUCKET

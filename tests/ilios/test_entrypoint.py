@@ -191,3 +191,12 @@ def _cmdline(proc: Path) -> bytes:
         return (proc / "cmdline").read_bytes()
     except (FileNotFoundError, ProcessLookupError):
         return b""
+
+
+def test_the_image_and_make_run_both_start_it():
+    dockerfile = (REPO / "Dockerfile").read_text().splitlines()
+    assert [line for line in dockerfile if line.startswith("CMD")] == [
+        'CMD ["scripts/entrypoint.sh"]'
+    ]
+    run_target = (REPO / "Makefile").read_text().split("\nrun:", 1)[1].split("\n\n", 1)[0]
+    assert "scripts/entrypoint.sh" in run_target
