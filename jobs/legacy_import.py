@@ -421,8 +421,8 @@ class Importer:
         )
         batch_id = "batch_id" if "batch_id" in self.columns["documents"] else "NULL AS batch_id"
         rows = self.legacy.execute(
-            f"SELECT {', '.join(sorted(REQUIRED_COLUMNS['documents']))}, {batch_id} "
-            "FROM documents ORDER BY rowid"
+            f"SELECT {', '.join(sorted(REQUIRED_COLUMNS['documents']))}, {batch_id}, "
+            "rowid AS legacy_row FROM documents ORDER BY rowid"
         )
         self.progress_to(0, total)
         for chunk in chunks(rows, lambda row: len(row["content"] or "")):
@@ -520,6 +520,7 @@ class Importer:
             engine="mistral",  # the original converted with Mistral OCR only
             priority=self.batch_priority.get(batch_id or "", SINGLE_DOCUMENT_PRIORITY),
             batch_id=batch_id,
+            batch_position=row["legacy_row"] if batch_id else None,  # the upload order
             api_key_id=self.key_ids.get(row["api_key"]),
             retention_days=row["retention_days"],
             created_at=created(row["created_at"]),

@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='document',
             name='batch_position',
-            field=models.PositiveIntegerField(blank=True, help_text="Its place in its batch's upload order, from 0.", null=True),
+            field=models.PositiveIntegerField(blank=True, help_text="Its place in its batch's upload order (imported: its row in the original's).", null=True),
         ),
     ]
