@@ -20,5 +20,6 @@ RUN python manage.py collectstatic --noinput --verbosity 0
 VOLUME /data
 EXPOSE 1337
 HEALTHCHECK CMD curl -fsS http://localhost:${PORT}/health || exit 1
-# The API by default; run workers with: docker run … ilios python manage.py runworkers
-CMD ["sh", "-c", "python manage.py migrate --noinput && python manage.py createcachetable && exec gunicorn --config gunicorn.conf.py"]
+# Migrations, the API and the workers in one container, as the original's image ran them;
+# ILIOS_ROLE=api or ILIOS_ROLE=workers for containers that scale them apart.
+CMD ["scripts/entrypoint.sh"]

@@ -14,10 +14,8 @@ $(BIN)/.installed: pyproject.toml $(wildcard ilios_cli/*.py)
 	touch $@
 
 run: $(BIN)/.installed
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py createcachetable
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	scripts/run.sh
+	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/entrypoint.sh
 
 test: $(BIN)/.installed lint test-sqlite test-postgres
 

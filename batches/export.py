@@ -15,7 +15,7 @@ CHUNK_SIZE = 50
 
 
 def _documents(batch) -> Iterator[Document]:
-    return batch.documents.order_by("id").iterator(chunk_size=CHUNK_SIZE)
+    return batch.documents_in_upload_order().iterator(chunk_size=CHUNK_SIZE)
 
 
 def entry(document: Document) -> dict:

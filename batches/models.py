@@ -37,3 +37,12 @@ class Batch(models.Model):
 
     def __str__(self):
         return f"batch {self.id}"
+
+    def documents_in_upload_order(self):
+        """As the files came in the request: clients match results to their files by position.
+
+        Ids cannot give that order, being random among those made in the same millisecond.
+        Documents imported from the original service are placed by their row in its database,
+        where it inserted them as the files came.
+        """
+        return self.documents.order_by("batch_position", "created_at", "id")

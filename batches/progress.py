@@ -7,6 +7,15 @@ from batches.models import Batch
 OPEN = (Batch.Status.PENDING, Batch.Status.PROCESSING)
 
 
+def documents_claimed(batch_ids) -> None:
+    """A worker took documents of these batches: they are processing from now on, as their
+    clients see them, not only once their first document has finished (which can take minutes).
+    """
+    Batch.objects.filter(id__in=batch_ids, status=Batch.Status.PENDING).update(
+        status=Batch.Status.PROCESSING
+    )
+
+
 def document_finished(batch_id: str, succeeded: bool, now) -> bool:
     """Count a document's outcome; True when it was the batch's last (the batch just ended)."""
     return _count(batch_id, "completed_documents" if succeeded else "failed_documents", 1, now)

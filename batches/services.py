@@ -96,10 +96,11 @@ def submit(
     )
     accepted, rejected = [], []
     try:
-        for upload in uploads:
+        for position, upload in enumerate(uploads):
             document = _document_for(
                 upload, batch, api_key, engine, options, retention_days, priority
             )
+            document.batch_position = position
             try:
                 services.check_upload(upload, options)
             except ApiError as exc:

@@ -30,6 +30,23 @@ def status_body(batch: Batch) -> dict:
     }
 
 
+def documents_of(batch: Batch) -> list[dict]:
+    """`?details=true`: each document's status, in upload order, with the original service's
+    field names (its `error` is null when there is none)."""
+    return [
+        {
+            "id": document.id,
+            "fileName": document.file_name,
+            "status": document.status,
+            "error": document.error or None,
+            "processedAt": document.processed_at,
+        }
+        for document in batch.documents_in_upload_order().only(
+            "id", "file_name", "status", "error", "processed_at"
+        )
+    ]
+
+
 progress_serializer = inline_serializer(
     "BatchProgress",
     fields={
@@ -52,3 +69,22 @@ def status_fields() -> dict:
 
 
 batch_status_serializer = inline_serializer("BatchStatus", fields=status_fields())
+batch_details_serializer = inline_serializer(
+    "BatchStatusWithDetails",
+    fields={
+        **status_fields(),
+        "documents": inline_serializer(
+            "BatchDocumentStatus",
+            many=True,
+            required=False,
+            help_text="With `?details=true` only.",
+            fields={
+                "id": serializers.CharField(),
+                "fileName": serializers.CharField(),
+                "status": serializers.ChoiceField(choices=Document.Status.choices),
+                "error": serializers.CharField(allow_null=True),
+                "processedAt": serializers.DateTimeField(allow_null=True),
+            },
+        ),
+    },
+)

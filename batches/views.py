@@ -11,7 +11,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from batches import export, services
-from batches.status import batch_status_serializer, status_body
+from batches.status import (
+    batch_details_serializer,
+    batch_status_serializer,
+    documents_of,
+    status_body,
+)
 from documents.serializers import QueuedConversionSerializer
 from documents.services import conversion_options, webhook_target
 from ilios import idempotency
@@ -99,7 +104,7 @@ class BatchSubmitView(APIView):
                 "status": d.status,
                 **({"error": d.error} if d.error else {}),
             }
-            for d in batch.documents.order_by("id").defer("content")
+            for d in batch.documents_in_upload_order().defer("content")
         ]
         return Response(
             {
@@ -117,11 +122,19 @@ class BatchStatusView(APIView):
     @extend_schema(
         operation_id="batch_status",
         summary="A batch's progress",
-        responses={200: batch_status_serializer, **ERROR_RESPONSES},
+        parameters=[
+            OpenApiParameter(
+                "details", bool, description="true: also each document's status, in upload order"
+            )
+        ],
+        responses={200: batch_details_serializer, **ERROR_RESPONSES},
     )
     def get(self, request, batch_id):
         batch = get_object_or_404(services.visible_batches(request.auth), id=batch_id)
-        return Response(status_body(batch))
+        body = status_body(batch)
+        if request.GET.get("details") == "true":
+            body["documents"] = documents_of(batch)
+        return Response(body)
 
 
 class BatchView(APIView):

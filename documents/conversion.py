@@ -61,6 +61,7 @@ def metadata_for(document: Document, result: ConversionResult) -> dict:
         "model": result.model,
         "engine": document.engine,
         "extractedPages": result.pages_processed,
+        "pages": result.pages_processed,  # the original's README promised this name
         "processingTimeMs": result.processing_ms,
         "fileName": document.file_name,
         "fileSize": document.file_size,

@@ -48,6 +48,11 @@ class Document(models.Model):
     batch = models.ForeignKey(
         "batches.Batch", null=True, blank=True, on_delete=models.PROTECT, related_name="documents"
     )
+    batch_position = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Its place in its batch's upload order (imported: its row in the original's).",
+    )
     api_key = models.ForeignKey(
         "ilios.ApiKey", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

@@ -259,6 +259,30 @@ def check() -> dict:
     return {"backend": backend, "status": "available"}
 
 
+def warn_when_unavailable() -> None:
+    """Say loudly at start-up when originals cannot be stored: a bucket that does not exist or
+    does not answer (a wrong `AWS_ENDPOINT_URL_S3`, a missing `S3_BUCKET`), a full disk.
+
+    The process starts anyway, since storage may come back by itself and /health reports it
+    meanwhile; but the operator learns it from the log now rather than from clients' 503s.
+    """
+    state = check()
+    if state["status"] == "available":
+        return
+    where = (
+        f"bucket {settings.S3_BUCKET!r} at {default_storage.endpoint_url}"
+        if settings.S3_BUCKET
+        else f"directory {default_storage.location}"
+    )
+    logger.warning(
+        "STORAGE %s at start-up: originals cannot be stored in %s (%s). Uploads are refused "
+        "and /health answers 503 until it is fixed.",
+        state["status"].upper(),
+        where,
+        state["error"],
+    )
+
+
 def _probe_directory(directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryFile(dir=directory, prefix=".probe-", buffering=0) as probe:

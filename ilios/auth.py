@@ -1,5 +1,9 @@
 """API key authentication: `Authorization: Bearer`, `X-API-Key`, or the legacy `?apiKey=`.
 
+With no active key at all the API is open, and a key sent anyway is ignored rather than refused:
+the original service's clients, and its README's examples, send one whether or not a key is
+configured.
+
 Keys from the API_KEY variable are mirrored into ApiKey rows (hash only) the first time a process
 checks a key, so both kinds of key own documents, batches and usage the same way.
 """
@@ -103,6 +107,8 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             return None
         key = authenticate_key(raw_key)
         if key is None:
+            if not keys_required():
+                return None  # an open server ignores it, as the original did: clients send one
             raise exceptions.AuthenticationFailed("invalid or revoked API key")
         return (None, key)
 

@@ -1,7 +1,8 @@
 """`/`, `/health` and `/metrics`: cheap, outside the API keys, and honest about what is down.
 
 `/health` answers 503 when the database cannot be reached or originals cannot be stored (a full
-or read-only disk, an unreachable bucket), so a load balancer stops sending uploads there.
+or read-only disk, an unreachable bucket), so a load balancer stops sending uploads there. Its
+`services.database` and `services.s3` say what the original service's said, beside the details.
 `/metrics` is for Prometheus, behind METRICS_TOKEN when one is set.
 """
 
@@ -112,9 +113,11 @@ class HealthView(APIView):
         },
     )
     def get(self, request):
+        stored = storage.check()
         services = {
             "database": _database(),
-            "storage": storage.check(),
+            "s3": _s3(stored),
+            "storage": stored,
             "engine": engines.resolve(None),
         }
         if services["database"] == "connected":
@@ -130,6 +133,14 @@ class HealthView(APIView):
             },
             status=200 if healthy else 503,
         )
+
+
+def _s3(stored: dict) -> str:
+    """The original service's own word for its bucket, which its clients and monitors read:
+    `configured` while originals go to a bucket that answers."""
+    if stored["backend"] != "s3":
+        return "not configured"
+    return "configured" if stored["status"] == "available" else "unavailable"
 
 
 def _database() -> str:

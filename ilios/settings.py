@@ -177,17 +177,24 @@ S3_MULTIPART_THRESHOLD = config.size("S3_MULTIPART_THRESHOLD", 50 * 10**6)
 # `GET .../original` answers 302 to a presigned URL of the bucket instead of streaming through
 # the API (the original service always did). Local storage streams regardless.
 S3_ORIGINAL_REDIRECT = config.boolean("S3_ORIGINAL_REDIRECT", False)
+# The original service's endpoint when none is set (its users' credentials and buckets are
+# Tigris's); AWS itself is `https://s3.<region>.amazonaws.com`. Tigris takes the region `auto`.
+TIGRIS_ENDPOINT = "https://fly.storage.tigris.dev"
 if S3_BUCKET:
     from boto3.s3.transfer import TransferConfig
 
+    _s3_endpoint = config.text("AWS_ENDPOINT_URL_S3", TIGRIS_ENDPOINT)
     _default_storage = {
         "BACKEND": "documents.s3.DiskBackedS3Storage",
         "OPTIONS": {
             "bucket_name": S3_BUCKET,
-            "endpoint_url": config.text("AWS_ENDPOINT_URL_S3") or None,
+            "endpoint_url": _s3_endpoint,
             "access_key": config.text("AWS_ACCESS_KEY_ID") or None,
             "secret_key": config.text("AWS_SECRET_ACCESS_KEY") or None,
-            "region_name": config.text("AWS_REGION") or None,
+            "region_name": config.text(
+                "AWS_REGION", "auto" if _s3_endpoint == TIGRIS_ENDPOINT else ""
+            )
+            or None,
             "file_overwrite": True,
             "default_acl": None,
             "transfer_config": TransferConfig(multipart_threshold=S3_MULTIPART_THRESHOLD),

@@ -81,8 +81,8 @@ CHUNK_ROWS = 500
 CHUNK_BYTES = 16 * 2**20
 LOCK_TIMEOUT_SECONDS = 5.0
 ORIGINALS_SAMPLED = 3
-# The original's own defaults (src/services/index.ts) for the bucket its files are in.
-ORIGINAL_S3_ENDPOINT = "https://fly.storage.tigris.dev"
+# The original's own default (src/services/index.ts) for the bucket its files are in; its
+# endpoint's is settings.TIGRIS_ENDPOINT, Ilios's own default too.
 ORIGINAL_S3_BUCKET = "convert-docs"
 
 
@@ -239,7 +239,7 @@ class OriginalsSource:
         self.bucket = env.get("S3_BUCKET") or ORIGINAL_S3_BUCKET
         self.client = boto3.client(
             "s3",
-            endpoint_url=env.get("AWS_ENDPOINT_URL_S3") or ORIGINAL_S3_ENDPOINT,
+            endpoint_url=env.get("AWS_ENDPOINT_URL_S3") or settings.TIGRIS_ENDPOINT,
             aws_access_key_id=env.get("AWS_ACCESS_KEY_ID") or None,
             aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY") or None,
             region_name=env.get("AWS_REGION") or "auto",
@@ -421,8 +421,8 @@ class Importer:
         )
         batch_id = "batch_id" if "batch_id" in self.columns["documents"] else "NULL AS batch_id"
         rows = self.legacy.execute(
-            f"SELECT {', '.join(sorted(REQUIRED_COLUMNS['documents']))}, {batch_id} "
-            "FROM documents ORDER BY rowid"
+            f"SELECT {', '.join(sorted(REQUIRED_COLUMNS['documents']))}, {batch_id}, "
+            "rowid AS legacy_row FROM documents ORDER BY rowid"
         )
         self.progress_to(0, total)
         for chunk in chunks(rows, lambda row: len(row["content"] or "")):
@@ -520,6 +520,7 @@ class Importer:
             engine="mistral",  # the original converted with Mistral OCR only
             priority=self.batch_priority.get(batch_id or "", SINGLE_DOCUMENT_PRIORITY),
             batch_id=batch_id,
+            batch_position=row["legacy_row"] if batch_id else None,  # the upload order
             api_key_id=self.key_ids.get(row["api_key"]),
             retention_days=row["retention_days"],
             created_at=created(row["created_at"]),

@@ -32,6 +32,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from batches import progress
 from documents.engines.base import ConversionResult
 from documents.models import Document
 from jobs import db, outcomes
@@ -115,8 +116,9 @@ def claim(worker_id: int, limit: int, job_type: str = Job.Type.CONVERT) -> list[
     """Atomically take up to `limit` ready jobs of a type: highest priority first, then oldest.
 
     Four statements whatever `limit` is: make sure the worker is still active, read the jobs
-    (with their documents), mark them taken, mark their documents processing. A worker asks for
-    as many as it has free seats.
+    (with their documents), mark them taken, mark their documents processing; a fifth when some
+    belong to batches, which are processing from then on. A worker asks for as many as it has
+    free seats.
 
     A worker that others declared dead claims nothing: cut off from the database for longer
     than WORKER_DEAD_AFTER, it may claim again as its link comes back, before its next
@@ -145,6 +147,11 @@ def claim(worker_id: int, limit: int, job_type: str = Job.Type.CONVERT) -> list[
         Document.objects.filter(id__in=[job.document_id for job in jobs]).update(
             status=Document.Status.PROCESSING
         )
+        batch_ids = {
+            job.document.batch_id for job in jobs if job.document and job.document.batch_id
+        }
+        if batch_ids and job_type == Job.Type.CONVERT:
+            progress.documents_claimed(batch_ids)
     for job in jobs:  # what the UPDATEs just wrote
         job.status, job.worker_id, job.started_at = Job.Status.PROCESSING, worker_id, now
         job.attempts += 1
@@ -331,7 +338,8 @@ def check_back_later(
 
     The attempt its look used is given back, so waiting (for hours, if need be) never uses up
     attempts; only failures do. With `documents_sent`, its batch's pending documents become
-    processing: they are at Mistral now, so cancelling the batch no longer cancels them.
+    processing, and so does the batch: they are at Mistral now, so cancelling the batch no
+    longer cancels them.
     `error` says why the last look failed, if it did.
     """
     with transaction.atomic():
@@ -348,6 +356,7 @@ def check_back_later(
             open_documents_of(job).filter(status=Document.Status.PENDING).update(
                 status=Document.Status.PROCESSING
             )
+            progress.documents_claimed([job.payload["batch"]])
     return Job.Status.PENDING if held else None
 
 

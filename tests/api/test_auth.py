@@ -12,6 +12,21 @@ def test_with_no_key_configured_the_api_is_open(api):
     assert api.get("/v1/documents").status_code == 200
 
 
+@pytest.mark.parametrize(
+    "sent",
+    [
+        {"HTTP_AUTHORIZATION": "Bearer whatever"},
+        {"HTTP_X_API_KEY": "whatever"},
+        {"QUERY_STRING": "apiKey=whatever"},
+    ],
+)
+def test_an_open_server_ignores_a_key_sent_anyway(api, sent):
+    response = api.post("/v1/documents", {"file": fixture_upload("minimal-document.pdf")}, **sent)
+    assert response.status_code == 202
+    assert api.get(f"/v1/documents/{response.json()['id']}/status", **sent).status_code == 200
+    assert not ApiKey.objects.exists()
+
+
 @pytest.mark.parametrize("send", ["bearer", "x-api-key", "query"])
 def test_a_key_is_accepted_in_every_documented_place(api, key_a, send):
     if send == "bearer":
@@ -28,6 +43,8 @@ def test_once_a_key_exists_requests_without_one_are_401(api, key_a):
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "not_authenticated"
     assert api.get("/v1/documents", HTTP_AUTHORIZATION="Bearer wrong").status_code == 401
+    nul = api.get("/v1/documents?apiKey=k\x00")
+    assert (nul.status_code, nul.json()["error"]["code"]) == (401, "authentication_failed")
 
 
 @pytest.mark.parametrize("path", ["/", "/health", "/openapi.json", "/docs", "/redoc"])

@@ -3,13 +3,17 @@
 import io
 import json
 import zipfile
+from types import SimpleNamespace
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from batches.models import Batch
+from documents.engines.base import ConversionResult, Page
+from ilios import ids
+from jobs import queue
 from jobs.models import Job
-from tests.conftest import fixture_upload, wait_until
+from tests.conftest import FIXTURES, fixture_upload, wait_until
 
 GOOD = [
     "minimal-document.pdf",
@@ -75,6 +79,69 @@ def test_a_batch_with_bad_files_adds_up_and_exports_every_document_once(api, wor
     markdown_files = [name for name in archive.namelist() if name.endswith(".md")]
     assert len(markdown_files) == 26 == len(set(markdown_files))
     assert all(item["error"] for item in manifest if item["status"] == "failed")
+
+
+@pytest.mark.django_db
+def test_a_batch_answers_and_exports_its_documents_in_upload_order(api, monkeypatch):
+    monkeypatch.setattr(ids, "time", SimpleNamespace(time_ns=lambda: 1_800_000_000_000_000_000))
+    names = [f"f{n:02d}.pdf" for n in range(1, 11)]  # all their ids made in one millisecond
+    pdf = (FIXTURES / "minimal-document.pdf").read_bytes()
+    files = [SimpleUploadedFile(name, pdf) for name in names]
+    body = api.post("/v1/batch/submit", {"files": files}, format="multipart").json()
+    assert [d["fileName"] for d in body["documents"]] == names
+    worker = queue.register_worker(concurrency=10)
+    converted = [
+        (job, ConversionResult(pages=[Page(0, f"text of {job.document.file_name}")], model="m"))
+        for job in queue.claim(worker.id, limit=10)
+    ]
+    queue.complete_many(worker.id, converted)
+
+    download = f"/v1/batch/download/{body['batchId']}"
+    lines = b"".join(api.get(f"{download}?format=jsonl").streaming_content).splitlines()
+    assert [json.loads(line)["fileName"] for line in lines] == names
+    archive = zipfile.ZipFile(
+        io.BytesIO(b"".join(api.get(f"{download}?format=zip").streaming_content))
+    )
+    manifest = json.loads(archive.read("manifest.json"))["documents"]
+    assert [(item["fileName"], item["file"]) for item in manifest] == [
+        (name, f"{n:04d}-{name[:-4]}.md") for n, name in enumerate(names, start=1)
+    ]
+    assert archive.read("0003-f03.md").decode() == "text of f03.pdf"
+
+
+@pytest.mark.django_db
+def test_a_batch_is_processing_once_a_worker_claims_any_of_its_documents(api):
+    files = [fixture_upload("minimal-document.pdf"), fixture_upload("crazyones-pdfa.pdf")]
+    body = api.post("/v1/batch/submit", {"files": files}, format="multipart").json()
+    assert api.get(body["statusUrl"]).json()["status"] == "pending"
+    worker = queue.register_worker(concurrency=1)
+    queue.claim(worker.id, limit=1)
+    status = api.get(body["statusUrl"]).json()
+    assert status["status"] == "processing"
+    assert status["progress"] == {**status["progress"], "processing": 1, "pending": 1}
+
+
+@pytest.mark.django_db
+def test_details_true_lists_each_document_with_its_status_as_the_original_did(api):
+    files = [
+        fixture_upload("minimal-document.pdf"),
+        SimpleUploadedFile("notes.pdf", b"plain text\n" * 50),
+        fixture_upload("crazyones-pdfa.pdf"),
+    ]
+    body = api.post("/v1/batch/submit", {"files": files}, format="multipart").json()
+    worker = queue.register_worker(concurrency=1)
+    queue.claim(worker.id, limit=1)
+
+    assert "documents" not in api.get(body["statusUrl"]).json()
+    details = api.get(f"{body['statusUrl']}?details=true").json()["documents"]
+    assert [(d["id"], d["fileName"]) for d in details] == [
+        (d["id"], d["fileName"]) for d in body["documents"]
+    ]
+    assert [set(d) for d in details] == [{"id", "fileName", "status", "error", "processedAt"}] * 3
+    assert details[1]["status"] == "failed"
+    assert {details[0]["status"], details[2]["status"]} == {"processing", "pending"}
+    assert details[1]["error"] and details[1]["processedAt"]
+    assert details[0]["error"] is details[0]["processedAt"] is None
 
 
 @pytest.mark.django_db

@@ -65,6 +65,7 @@ def test_content_is_202_while_pending_then_markdown(api):
     status = api.get(f"/v1/documents/{document_id}/status").json()
     assert status["status"] == "completed"
     assert status["metadata"]["extractedPages"] == 2
+    assert status["metadata"]["pages"] == 2, "the name the original's README promised"
 
 
 def test_a_failed_document_answers_its_error_not_a_500(api):

@@ -220,6 +220,19 @@ def test_batches_keep_their_counters_status_and_documents(legacy, api):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_an_imported_batch_keeps_its_upload_order(legacy, api):
+    legacy.db.connection.execute(  # the second file's row made a second earlier: rows decide
+        "UPDATE documents SET created_at = created_at - 10 WHERE id = ?",
+        (legacy.ids["batch_waiting"],),
+    )
+    run_import(legacy.path)
+
+    status_url = f"/v1/batch/status/{legacy.ids['batch']}?details=true"
+    details = keyed(api, KEY_A).get(status_url).json()["documents"]
+    assert [d["fileName"] for d in details] == ["b1.pdf", "b2.pdf"]
+
+
+@pytest.mark.django_db(transaction=True)
 def test_documents_the_original_never_finished_become_pending_jobs(legacy):
     legacy.db.connection.execute(
         "UPDATE job_queue SET status = 'retrying' WHERE document_id = ?",

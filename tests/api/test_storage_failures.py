@@ -195,6 +195,7 @@ def test_with_the_bucket_unreachable_every_endpoint_that_needs_it_is_503(
     assert_error(original, 503, "storage_unavailable")
     health = client.get("/health")
     assert health.status_code == 503
+    assert health.json()["services"]["s3"] == "unavailable"
     assert health.json()["services"]["storage"] == {
         "backend": "s3",
         "status": "unavailable",

@@ -1,12 +1,15 @@
 """Usage and billing: exact money, per key, per period."""
 
+import os
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
 from ilios.models import ApiKey, hash_key
-from tests.conftest import fixture_upload
+from tests.conftest import REPO, fixture_upload
 from tests.states import billed
 
 pytestmark = pytest.mark.django_db
@@ -85,3 +88,38 @@ def test_a_converted_document_is_billed_to_its_key(api):
     summary = api.get("/v1/usage/summary", HTTP_AUTHORIZATION=f"Bearer {raw}").json()
     assert summary["totalPages"] == 4
     assert ApiKey.objects.get(key_hash=hash_key(raw)).id == key.id
+
+
+def test_local_conversions_are_billed_at_local_price_per_page(api, settings, tmp_path):
+    shown = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings; "
+            "print(settings.ENGINES['local']['PRICE_PER_PAGE'])",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "ilios.settings",
+            "DATA_DIR": str(tmp_path),
+            "LOCAL_PRICE_PER_PAGE": "0.002",
+        },
+        timeout=60,
+    )
+    assert shown.stdout.strip() == "0.002", shown.stderr
+    settings.ENGINES = {
+        **settings.ENGINES,
+        "local": {**settings.ENGINES["local"], "PRICE_PER_PAGE": float(shown.stdout)},
+    }
+    converted = api.post(
+        "/v1/convert",
+        {"file": fixture_upload("pdflatex-4-pages.pdf"), "engine": "local", "format": "json"},
+        format="multipart",
+    )
+    assert converted.status_code == 200, converted.content[:300]
+    summary = api.get("/v1/usage/summary").json()
+    assert summary["totalPages"] == 4
+    assert summary["totalCostMicros"] == 4 * 2000 * 13 // 10  # $0.002 a page, 30 % margin

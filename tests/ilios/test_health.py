@@ -5,6 +5,7 @@ import pytest
 from django.db import DatabaseError
 
 from ilios import health
+from tests.s3 import start_moto, use_bucket
 
 pytestmark = pytest.mark.django_db
 
@@ -13,9 +14,22 @@ def test_health_reports_every_service(client):
     body = client.get("/health").json()
     assert body["status"] == "healthy"
     assert body["services"]["database"] == "connected"
+    assert body["services"]["s3"] == "not configured"
     assert body["services"]["storage"] == {"backend": "local", "status": "available"}
     assert body["services"]["engine"] == "local"
     assert body["services"]["workers"] == {"active": 0, "pendingJobs": 0}
+
+
+def test_health_says_what_the_original_said_of_its_bucket(client, settings, monkeypatch):
+    server, endpoint = start_moto()
+    try:
+        use_bucket(settings, monkeypatch, endpoint)
+        body = client.get("/health").json()
+    finally:
+        server.stop()
+    assert body["status"] == "healthy"
+    assert {"database": "connected", "s3": "configured"}.items() <= body["services"].items()
+    assert body["services"]["storage"] == {"backend": "s3", "status": "available"}
 
 
 def test_health_is_503_when_the_database_is_unreachable(client, monkeypatch):

@@ -154,6 +154,17 @@ def test_a_document_mistral_fails_or_leaves_out_fails_alone_with_mistrals_reason
     assert (job.status, job.attempts) == (Job.Status.COMPLETED, 1)
 
 
+def test_the_batch_is_processing_once_its_documents_are_at_mistral(api, mistral, clock):
+    batch = submit(api)
+    worker = queue.register_worker(1)
+    assert Batch.objects.get(id=batch["batchId"]).status == Batch.Status.PENDING
+
+    assert step(worker) == Job.Status.PENDING  # uploaded and started
+
+    assert Batch.objects.get(id=batch["batchId"]).status == Batch.Status.PROCESSING
+    assert set(Document.objects.values_list("status", flat=True)) == {"processing"}
+
+
 def test_mistral_unreachable_while_the_job_runs_never_fails_the_batch(api, mistral, clock):
     """Mistral converts and bills the documents anyway: the job keeps looking, however long
     Mistral is away, and uses no attempts."""

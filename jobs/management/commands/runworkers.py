@@ -215,6 +215,7 @@ class WorkerProcess:
         if not self.join():
             return 0
         logger.info("worker %s started (pid %d)", self.worker.id, os.getpid())
+        storage.warn_when_unavailable()  # here, not in the parent: no S3 client crosses a fork
         threading.Thread(target=self.heartbeat, daemon=True).start()
         recorder = threading.Thread(target=self.record_results, daemon=True)
         recorder.start()
