@@ -1,0 +1,154 @@
+"""The front door under load: sequential submits while the workers are busy converting.
+
+    .venv/bin/python -m bench.frontdoor --submits 200 --baseline 8becd83
+
+For each checkout (this one, and a baseline commit checked out as a git worktree under
+bench/out/) and each storage (local disk, then S3 on a moto server), on a fresh SQLite
+database: gunicorn (as `make run`, an API key required), a backlog of documents submitted,
+then `runworkers --processes 2 --concurrency 16` converting them through the fake Mistral
+server answering after 0.5 s (the slow-engine setup: every seat busy, group commits on the
+database's write lock all the while). Then one PDF page is POSTed to /v1/documents `--submits`
+times, one at a time: latency = the client's time from sending to the 202. With S3, a bare PUT
+of the same bytes (boto3, from this process, to the same moto server) is timed before each
+submit, so the submit's cost beyond the storage write itself is read on the same noisy machine
+at the same moment. The backlog is checked to outlast the submits (the workers never idled).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sqlite3
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from bench import common, service
+
+# The last commit before the front door was made fast (issue 14, part 5).
+BASELINE = "8becd83"
+API_KEY = "bench-frontdoor-key-0123456789"
+
+
+def checkout(ref: str) -> Path:
+    """A worktree of `ref` under bench/out/, (re)created when it is at another commit."""
+    commit = git("rev-parse", f"{ref}^{{commit}}")
+    path = common.OUT / f"baseline-{commit[:10]}"
+    if not (path / "manage.py").exists():
+        git("worktree", "prune")
+        git("worktree", "add", "--detach", str(path), commit)
+    return path
+
+
+def git(*args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=common.REPO, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def jobs(database: Path, status: str) -> int:
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
+        return db.execute("SELECT count(*) FROM jobs_job WHERE status = ?", [status]).fetchone()[0]
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU time of these processes so far (/proc/<pid>/stat, in clock ticks)."""
+    ticks = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def scenario(tree: Path, name: str, storage: dict, mistral: str, args) -> dict:
+    data_dir = common.OUT / f"frontdoor-{name}"
+    shutil.rmtree(data_dir, ignore_errors=True)
+    env = service.environment(
+        "sqlite", f"frontdoor-{name}", API_KEY=API_KEY, **service.mistral_env(mistral), **storage
+    )
+    subprocess.run(
+        [service.PYTHON, "manage.py", "migrate", "--noinput", "--verbosity", "0"],
+        cwd=tree,
+        env={**os.environ, **env},
+        check=True,
+    )
+    pdf = service.small_pdf()
+    s3 = service.s3_client(storage) if storage else None
+    web, url = service.start_gunicorn(env, f"frontdoor-{name}-gunicorn", cwd=tree)
+    workers = None
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda _: service.submit(url, pdf, api_key=API_KEY), range(args.backlog)))
+        workers = service.start_workers(env, 2, 16, f"frontdoor-{name}-workers", cwd=tree)
+        database = Path(env["LOCAL_DB_PATH"])
+        common.wait_until(lambda: jobs(database, "processing") >= 32, timeout=120)
+        for _ in range(20):  # warm every gunicorn thread's connection
+            service.submit(url, pdf, api_key=API_KEY)
+        submits, puts = [], []
+        cpu_before = cpu_seconds(service.children(web.pid))
+        for i in range(args.submits):
+            if s3:
+                started = time.perf_counter()
+                s3.put_object(Bucket=storage["S3_BUCKET"], Key=f"bench-put/{i}", Body=pdf)
+                puts.append((time.perf_counter() - started) * 1000)
+            started = time.perf_counter()
+            service.submit(url, pdf, api_key=API_KEY)
+            submits.append((time.perf_counter() - started) * 1000)
+        cpu = cpu_seconds(service.children(web.pid)) - cpu_before
+        backlog_left = jobs(database, "pending")
+        converted = jobs(database, "completed")
+    finally:
+        if workers:
+            common.stop(workers)
+        common.stop(web)
+    result = {
+        "submit_p50_ms": common.percentile(submits, 50),
+        "submit_p99_ms": common.percentile(submits, 99),
+        "api_cpu_ms_per_submit": cpu * 1000 / args.submits,
+        "backlog_left": backlog_left,
+        "converted": converted,
+        "workers_busy": backlog_left > 0,
+    }
+    if puts:
+        result["put_p50_ms"] = common.percentile(puts, 50)
+        result["put_p99_ms"] = common.percentile(puts, 99)
+        result["submit_minus_put_p50_ms"] = result["submit_p50_ms"] - result["put_p50_ms"]
+    print(name, {k: round(v, 2) for k, v in result.items()}, flush=True)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--submits", type=int, default=200)
+    parser.add_argument("--backlog", type=int, default=1200)
+    parser.add_argument("--baseline", default=BASELINE, help="a git ref; empty: no baseline")
+    parser.add_argument("--storages", default="local,s3")
+    args = parser.parse_args()
+
+    trees = {"current": common.REPO}
+    if args.baseline:
+        trees = {"baseline": checkout(args.baseline), **trees}
+    fake, mistral = service.start_fake_mistral(0.5, "frontdoor-mistral")
+    moto, s3 = service.start_moto("frontdoor-moto")
+    results = {"submits": args.submits, "baseline": args.baseline}
+    try:
+        for storage in args.storages.split(","):
+            for label, tree in trees.items():
+                results.setdefault(storage, {})[label] = scenario(
+                    tree, f"{storage}-{label}", s3 if storage == "s3" else {}, mistral, args
+                )
+    finally:
+        common.stop(moto)
+        common.stop(fake)
+    for entry in results.values():
+        if isinstance(entry, dict) and "baseline" in entry:
+            entry["p50_ratio"] = (
+                entry["baseline"]["submit_p50_ms"] / entry["current"]["submit_p50_ms"]
+            )
+    common.emit(results)
+
+
+if __name__ == "__main__":
+    main()
