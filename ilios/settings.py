@@ -183,7 +183,7 @@ if S3_BUCKET:
     }
 else:
     _default_storage = {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "BACKEND": "documents.disk.DurableFileSystemStorage",
         "OPTIONS": {"location": str(DATA_DIR / "files")},
     }
 STORAGES = {
