@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 from django.core.files.storage import FileSystemStorage
@@ -18,6 +19,11 @@ class DurableFileSystemStorage(FileSystemStorage):
     directories created for the file are synced too, from the innermost up to the one that
     already existed (whose new entry is the created directory), as rename(2) promises nothing
     until its directory is synced.
+
+    The directories are synced on threads of their own while this one syncs the file: each sync
+    waits for the filesystem's journal to commit and the disk to flush, and done one after the
+    other they cost a commit and a flush each (7 ms against 0.6 ms here, bench/frontdoor.py);
+    started together they share them.
     """
 
     def _save(self, name, content):
@@ -27,12 +33,33 @@ class DurableFileSystemStorage(FileSystemStorage):
             existing = existing.parent
         name = super()._save(name, content)
         stored = Path(self.path(name))
-        _fsync(stored)
+        directories = []
         for directory in (stored.parent, *stored.parent.parents):
-            _fsync(directory)
+            directories.append(directory)
             if directory == existing:
                 break
+        synced_all(stored, *directories)
         return name
+
+
+def synced_all(*paths: Path) -> None:
+    """fsync(2) every path at once (the first on this thread); the first failure is raised."""
+    failures: list[OSError] = []
+
+    def sync(path: Path) -> None:
+        try:
+            _fsync(path)
+        except OSError as exc:
+            failures.append(exc)
+
+    others = [threading.Thread(target=sync, args=(path,)) for path in paths[1:]]
+    for thread in others:
+        thread.start()
+    sync(paths[0])
+    for thread in others:
+        thread.join()
+    if failures:
+        raise failures[0]
 
 
 def _fsync(path: Path) -> None:
