@@ -33,11 +33,11 @@ API_KEY = "bench-frontdoor-key-0123456789"
 
 
 def checkout(ref: str) -> Path:
-    """A worktree of `ref` under bench/out/, (re)created when it is at another commit."""
+    """A worktree of `ref` under bench/out/ (removed again by `main` once measured)."""
     commit = git("rev-parse", f"{ref}^{{commit}}")
     path = common.OUT / f"baseline-{commit[:10]}"
+    git("worktree", "prune")
     if not (path / "manage.py").exists():
-        git("worktree", "prune")
         git("worktree", "add", "--detach", str(path), commit)
     return path
 
@@ -167,6 +167,8 @@ def main() -> None:
     finally:
         common.stop(moto)
         common.stop(fake)
+        if "baseline" in trees:
+            git("worktree", "remove", "--force", str(trees["baseline"]))
     common.emit(results)
 
 
