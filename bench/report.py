@@ -72,6 +72,24 @@ def bars(results: dict) -> list[dict]:
             lambda v: v < 500,
             "ms",
         )
+    for where in ("local", "s3"):
+        door = _get(results, "front_door", where, "current") or {}
+        if where == "local":
+            bar(
+                "front door, local storage, workers busy: submit p50 ≤ 10 ms",
+                door.get("submit_p50_ms"),
+                "≤ 10",
+                lambda v: v <= 10,
+                "ms",
+            )
+        else:
+            bar(
+                "front door, S3, workers busy: submit p50 within 5 ms of the bare PUT's",
+                door.get("submit_minus_put_p50_ms"),
+                "≤ 5",
+                lambda v: v <= 5,
+                "ms",
+            )
     api = results.get("api_load") or {}
     bar(
         "API: status ≥ 70 % of the bare view",
@@ -233,6 +251,32 @@ def table(results: dict) -> str:
                 f"p99 {_fmt(entry['p99_ms'], 1)} ms; idle worker "
                 f"{_fmt(entry['idle_queries_per_s_per_process'], 1)} queries/s | "
                 f"p50 < 100, p99 < 500 | {'yes' if ok else 'no'} |"
+            )
+    for where in ("local", "s3"):
+        door = _get(results, "front_door", where)
+        if door and "current" in door:
+            now, before = door["current"], door.get("baseline") or {}
+            put = (
+                f"; bare PUT p50 {_fmt(door['put_p50_ms'], 1)}, p99 {_fmt(door['put_p99_ms'], 1)}"
+                if "put_p50_ms" in door
+                else ""
+            )
+            baseline = (
+                f"; baseline {results['front_door']['baseline']} p50 "
+                f"{_fmt(before['submit_p50_ms'], 1)}, p99 {_fmt(before['submit_p99_ms'], 1)} "
+                f"(p50 ÷ {_fmt(door['p50_ratio'], 2)})"
+                if before
+                else ""
+            )
+            if where == "local":
+                target, met = "p50 ≤ 10", now["submit_p50_ms"] <= 10
+            else:
+                target, met = "p50 ≤ PUT + 5", now["submit_minus_put_p50_ms"] <= 5
+            lines.append(
+                f"| submit under load (2 × 16 workers busy), {where} storage | p50 "
+                f"{_fmt(now['submit_p50_ms'], 1)} ms, p99 {_fmt(now['submit_p99_ms'], 1)} ms, "
+                f"API CPU {_fmt(now['api_cpu_ms_per_submit'], 1)} ms{put}{baseline} | {target} | "
+                f"{'yes' if met else 'no'} |"
             )
     api = results.get("api_load") or {}
     if "bare" in api:

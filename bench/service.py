@@ -52,7 +52,7 @@ def setup_django(env: dict, db: str) -> None:
     call_command("migrate", verbosity=0)
 
 
-def start_workers(env: dict, processes: int, concurrency: int, log_name: str):
+def start_workers(env: dict, processes: int, concurrency: int, log_name: str, cwd=common.REPO):
     return common.start(
         [
             PYTHON,
@@ -63,16 +63,19 @@ def start_workers(env: dict, processes: int, concurrency: int, log_name: str):
         ],
         env=env,
         log=common.OUT / f"{log_name}.log",
+        cwd=cwd,
     )
 
 
-def start_gunicorn(env: dict, log_name: str) -> tuple:
-    """gunicorn exactly as `make run` starts it (gunicorn.conf.py), on a free loopback port."""
+def start_gunicorn(env: dict, log_name: str, cwd=common.REPO) -> tuple:
+    """gunicorn exactly as `make run` starts it (gunicorn.conf.py), on a free loopback port;
+    `cwd` is the checkout whose code it runs (another worktree, for a baseline)."""
     port = common.free_port()
     process = common.start(
         [str(BIN / "gunicorn"), "--config", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}"],
         env={**env, "PORT": str(port)},
         log=common.OUT / f"{log_name}.log",
+        cwd=cwd,
     )
     url = f"http://127.0.0.1:{port}"
     common.wait_for_http(url + "/bench/bare", timeout=60)
@@ -96,6 +99,36 @@ def start_fake_mistral(latency: float, log_name: str) -> tuple:
     url = f"http://127.0.0.1:{port}"
     common.wait_for_http(url + "/v1/files/x/url", timeout=30)
     return process, url
+
+
+def start_moto(log_name: str) -> tuple:
+    """A moto S3 server on loopback with an empty bucket; (process, the storage's environment)."""
+    port = common.free_port()
+    process = common.start(
+        [str(BIN / "moto_server"), "-p", str(port)], log=common.OUT / f"{log_name}.log"
+    )
+    common.wait_for_http(f"http://127.0.0.1:{port}/", timeout=30)
+    env = {
+        "S3_BUCKET": "ilios-bench",
+        "AWS_ENDPOINT_URL_S3": f"http://127.0.0.1:{port}",
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_REGION": "us-east-1",
+    }
+    s3_client(env).create_bucket(Bucket=env["S3_BUCKET"])
+    return process, env
+
+
+def s3_client(env: dict):
+    import boto3
+
+    return boto3.client(
+        "s3",
+        endpoint_url=env["AWS_ENDPOINT_URL_S3"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        region_name=env["AWS_REGION"],
+    )
 
 
 def mistral_env(url: str) -> dict:
@@ -169,14 +202,17 @@ def multipart(fields: dict, file_field: str, file_name: str, content: bytes) -> 
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 
 
-def submit(url: str, content: bytes, name: str = "bench.pdf") -> dict:
+def submit(url: str, content: bytes, name: str = "bench.pdf", api_key: str = "") -> dict:
     """POST /v1/documents; the parsed 202 body."""
     import json
     import urllib.request
 
     body, content_type = multipart({}, "file", name, content)
+    headers = {"Content-Type": content_type}
+    if api_key:
+        headers["Authorization"] = f"Bearer {api_key}"
     request = urllib.request.Request(
-        url + "/v1/documents", data=body, headers={"Content-Type": content_type}, method="POST"
+        url + "/v1/documents", data=body, headers=headers, method="POST"
     )
     with urllib.request.urlopen(request, timeout=30) as response:
         assert response.status == 202, response.status

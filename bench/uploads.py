@@ -129,30 +129,9 @@ def main() -> None:
     results["local"] = upload(env, path, "local")
     print("local", results["local"], flush=True)
 
-    port = common.free_port()
-    moto = common.start(
-        [str(service.BIN / "moto_server"), "-p", str(port)], log=common.OUT / "upload-moto.log"
-    )
+    moto, s3 = service.start_moto("upload-moto")
     try:
-        common.wait_for_http(f"http://127.0.0.1:{port}/", timeout=30)
-        s3 = {
-            "S3_BUCKET": "ilios-bench",
-            "AWS_ENDPOINT_URL_S3": f"http://127.0.0.1:{port}",
-            "AWS_ACCESS_KEY_ID": "bench",
-            "AWS_SECRET_ACCESS_KEY": "bench",
-            "AWS_REGION": "us-east-1",
-        }
-        import boto3
-
-        boto3.client(
-            "s3",
-            endpoint_url=s3["AWS_ENDPOINT_URL_S3"],
-            aws_access_key_id="bench",
-            aws_secret_access_key="bench",
-            region_name="us-east-1",
-        ).create_bucket(Bucket=s3["S3_BUCKET"])
-        env = {**env, **s3}
-        results["s3"] = upload(env, path, "s3")
+        results["s3"] = upload({**env, **s3}, path, "s3")
         print("s3", results["s3"], flush=True)
     finally:
         common.stop(moto)

@@ -15,12 +15,16 @@ SIGV4 = Config(signature_version="s3v4")
 
 
 class DiskBackedS3Storage(S3Storage):
-    """Sends an upload that is already on disk by its path, gives up on an unreachable bucket
-    quickly, and presigns with SigV4.
+    """Sends an upload that is already on disk by its path, in one PUT when it is small, gives up
+    on an unreachable bucket quickly, and presigns with SigV4.
 
     django-storages hands boto3 a file object, and s3transfer then holds the parts of a multipart
     upload in memory (about 60 MiB for a 256 MiB file); given a path it reads each part as it
     sends it (about 12 MiB). Uploads always arrive on disk (FILE_UPLOAD_MAX_MEMORY_SIZE = 0).
+    Below the multipart threshold s3transfer would send one PUT anyway, but only after building
+    a resource object, starting a thread pool and waiting on a future: on a busy API process that
+    cost more than the PUT itself (bench/frontdoor.py), so the client sends it on this thread.
+    Either way the object is whole in the bucket when `_save` returns, or it raises.
     """
 
     def __init__(self, **settings):
@@ -32,9 +36,17 @@ class DiskBackedS3Storage(S3Storage):
             return super()._save(name, content)
         cleaned_name = clean_name(name)
         key = self._normalize_name(cleaned_name)
-        self.bucket.Object(key).upload_file(
-            content.temporary_file_path(),
-            ExtraArgs=self._get_write_parameters(key, content),
-            Config=self.transfer_config,
-        )
+        client = self.connection.meta.client
+        parameters = self._get_write_parameters(key, content)
+        if content.size < self.transfer_config.multipart_threshold:
+            with open(content.temporary_file_path(), "rb") as body:
+                client.put_object(Bucket=self.bucket_name, Key=key, Body=body, **parameters)
+        else:
+            client.upload_file(
+                content.temporary_file_path(),
+                self.bucket_name,
+                key,
+                ExtraArgs=parameters,
+                Config=self.transfer_config,
+            )
         return cleaned_name

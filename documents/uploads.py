@@ -1,7 +1,8 @@
 """Uploads stream to disk in bounded chunks, are hashed on the way, and are refused mid-stream
 once they pass MAX_UPLOAD_SIZE, so no upload is ever held wholly in memory or written in full
 before being turned away. A temp disk that fills up or fails mid-upload refuses it the same
-way (507/503), and the partial file goes at once."""
+way (507/503), and the partial file goes at once. On local storage a complete upload starts
+syncing to disk at once, while the request is checked (documents.disk)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import contextlib
 import hashlib
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from rest_framework import status
 from rest_framework.exceptions import APIException
@@ -53,6 +55,10 @@ class LimitedTemporaryFileUploadHandler(TemporaryFileUploadHandler):
             uploaded = super().file_complete(file_size)
         uploaded.sha256 = self.digest.hexdigest()
         uploaded.mime_type = formats.sniff(self.head)
+        start_sync = getattr(default_storage, "start_sync", None)  # local storage syncs
+        if start_sync:
+            with self._disk_failures_refused():
+                uploaded.synced = start_sync(uploaded.temporary_file_path())
         return uploaded
 
     @contextlib.contextmanager

@@ -6,6 +6,7 @@ from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 
 from documents.models import Document
+from ilios import auth
 from ilios.admin_support import changelist_link
 from ilios.models import ApiKey
 from jobs import webhooks
@@ -93,6 +94,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset):
         from_environment = queryset.filter(active=True, from_environment=True).count()
         revoked = queryset.filter(active=True, from_environment=False).update(active=False)
+        auth.forget_keys_check()  # update() sends no post_save
         self.message_user(request, f"Revoked {revoked} API key(s).", messages.SUCCESS)
         if from_environment:
             self.message_user(

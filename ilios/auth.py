@@ -28,6 +28,8 @@ KEYS_CHECK_SECONDS = 1.0
 _environment_keys_synced = False
 _keys_required_until = 0.0  # monotonic time until which `_keys_required` holds
 _keys_required = False
+# HMAC of a key that matched an active row -> (that row, monotonic time until which it stands).
+_verified: dict[str, tuple[ApiKey, float]] = {}
 
 
 def environment_keys() -> list[str]:
@@ -77,8 +79,10 @@ def keys_required() -> bool:
 
 
 def forget_keys_check(**signal_kwargs) -> None:
+    """Ask the database again on the next request: a key was created, changed or revoked."""
     global _keys_required_until
     _keys_required_until = 0.0
+    _verified.clear()
 
 
 def presented_key(request) -> str | None:
@@ -89,12 +93,28 @@ def presented_key(request) -> str | None:
 
 
 def authenticate_key(raw_key: str) -> ApiKey | None:
+    """The active key whose keyed hash matches, or None.
+
+    Every request still computes the HMAC (hash_key); only the row it found is remembered, for
+    KEYS_CHECK_SECONDS, instead of being read again on each request of a busy client. Only keys
+    that matched an active row are kept, so guesses cannot fill the memory, and nothing secret is
+    (the HMAC is what the database holds). A key revoked or changed through the ORM in this
+    process is forgotten at once (IliosConfig.ready, the admin's revoke action); in another
+    process it keeps working for at most KEYS_CHECK_SECONDS, as `keys_required` already does.
+    """
     if not _environment_keys_synced:
         sync_environment_keys()
-    key = ApiKey.objects.filter(key_hash=hash_key(raw_key), active=True).first()
-    if key and (
-        key.last_used_at is None or key.last_used_at < timezone.now() - LAST_USED_RESOLUTION
-    ):
+    digest = hash_key(raw_key)
+    remembered = _verified.get(digest)
+    if remembered and time.monotonic() < remembered[1]:
+        key = remembered[0]
+    else:
+        key = ApiKey.objects.filter(key_hash=digest, active=True).first()
+        if key is None:
+            _verified.pop(digest, None)
+            return None
+        _verified[digest] = (key, time.monotonic() + KEYS_CHECK_SECONDS)
+    if key.last_used_at is None or key.last_used_at < timezone.now() - LAST_USED_RESOLUTION:
         key.last_used_at = timezone.now()
         ApiKey.objects.filter(id=key.id).update(last_used_at=key.last_used_at)
     return key

@@ -125,13 +125,14 @@ else:
     LOCAL_DB_PATH.parent.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            "ENGINE": "ilios.db_backends.sqlite3",
             "NAME": LOCAL_DB_PATH,
             # Keep each thread's connection between requests, as on PostgreSQL: opening one
             # runs the PRAGMAs below and cost more than the request itself.
             "CONN_MAX_AGE": 60,
             "OPTIONS": {
-                # Writers queue on the busy timeout instead of failing; IMMEDIATE takes the write
+                # Writers queue on the busy timeout instead of failing (a BEGIN retries every
+                # millisecond, ilios/db_backends/sqlite3); IMMEDIATE takes the write
                 # lock at BEGIN so a transaction never fails half-way on a lock upgrade.
                 "timeout": 30,
                 "transaction_mode": "IMMEDIATE",
@@ -202,7 +203,7 @@ if S3_BUCKET:
     }
 else:
     _default_storage = {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "BACKEND": "documents.disk.DurableFileSystemStorage",
         "OPTIONS": {"location": str(DATA_DIR / "files")},
     }
 STORAGES = {

@@ -66,6 +66,31 @@ def test_a_revoked_key_is_refused(api, key_a):
     assert api.get("/v1/documents", HTTP_AUTHORIZATION=f"Bearer {key_a}").status_code == 401
 
 
+def test_a_key_revoked_by_another_process_is_refused_within_a_second(api, key_a, monkeypatch):
+    from ilios import auth
+
+    now = [1000.0]
+    monkeypatch.setattr(auth.time, "monotonic", lambda: now[0])
+    ApiKey.generate("someone else")
+    bearer = {"HTTP_AUTHORIZATION": f"Bearer {key_a}"}
+    assert api.get("/v1/documents", **bearer).status_code == 200
+    # As another process would: no signal reaches this one.
+    ApiKey.objects.filter(key_hash=hash_key(key_a)).update(active=False)
+    assert api.get("/v1/documents", **bearer).status_code == 200, "remembered for a second"
+    now[0] += auth.KEYS_CHECK_SECONDS
+    assert api.get("/v1/documents", **bearer).status_code == 401
+
+
+def test_a_key_revoked_in_this_process_is_refused_at_once(api, key_a):
+    ApiKey.generate("someone else")
+    bearer = {"HTTP_AUTHORIZATION": f"Bearer {key_a}"}
+    assert api.get("/v1/documents", **bearer).status_code == 200
+    key = ApiKey.objects.get(key_hash=hash_key(key_a))
+    key.active = False
+    key.save()
+    assert api.get("/v1/documents", **bearer).status_code == 401
+
+
 def test_last_use_is_recorded(api, key_a):
     api.get("/v1/documents", HTTP_AUTHORIZATION=f"Bearer {key_a}")
     assert ApiKey.objects.get(key_hash=hash_key(key_a)).last_used_at is not None

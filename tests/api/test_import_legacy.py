@@ -351,7 +351,7 @@ def test_originals_are_copied_into_the_configured_storage_and_their_size_checked
     legacy.bucket.put_object(Key=legacy.row(legacy.ids["other"])["s3_key"], Body=b"not it")
     settings.S3_BUCKET = ""
     settings.STORAGES = {**settings.STORAGES, "default": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "BACKEND": "documents.disk.DurableFileSystemStorage",
         "OPTIONS": {"location": str(tmp_path / "files")},
     }}  # fmt: skip
 

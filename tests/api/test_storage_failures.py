@@ -54,7 +54,7 @@ def local_storage_in(settings, directory: Path) -> None:
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "BACKEND": "documents.disk.DurableFileSystemStorage",
             "OPTIONS": {"location": str(directory)},
         },
     }

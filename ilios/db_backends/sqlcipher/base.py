@@ -24,6 +24,7 @@ from django.db.backends.sqlite3._functions import register as register_functions
 from django.utils.dateparse import parse_date, parse_datetime, parse_time
 from sqlcipher3 import dbapi2 as Database
 
+from ilios.db_backends.sqlite3 import base as ilios_sqlite
 from ilios.embedded_database import is_plain_sqlite
 
 Database.register_converter("bool", b"1".__eq__)
@@ -84,7 +85,7 @@ class SQLCipherCursorWrapper(Database.Cursor):
         return super().executemany(self.convert_query(query, param_names=param_names), param_list)
 
 
-class DatabaseWrapper(sqlite.DatabaseWrapper):
+class DatabaseWrapper(ilios_sqlite.DatabaseWrapper):
     Database = Database
     display_name = "SQLite (SQLCipher)"
 
