@@ -41,11 +41,12 @@ def submit(
         webhook_url=webhook_url,
     )
     accepted, rejected = [], []
+    parts: dict[str, list[tuple[int, ...]]] = {}
     try:
         for upload in uploads:
             document = _document_for(upload, batch, api_key, engine, retention_days, priority)
             try:
-                services.check_upload(upload, options)
+                parts[document.id] = services.check_upload(upload, options)
             except ApiError as exc:
                 document.status = Document.Status.FAILED
                 document.error = str(exc.detail)
@@ -59,7 +60,7 @@ def submit(
             Document.objects.bulk_create(accepted + rejected)
             payload = job_payload.for_options(options, pages_text)
             for document in accepted:
-                queue.enqueue(document, payload)
+                queue.enqueue(document, payload, parts[document.id])
             for _ in rejected:
                 if progress.document_finished(batch.id, succeeded=False, now=batch.created_at):
                     webhooks.announce_batch(batch.id, batch.created_at)  # every file refused

@@ -69,8 +69,9 @@ def webhook_target(data: dict, api_key) -> str:
         raise ApiError(status.HTTP_400_BAD_REQUEST, exc.code, str(exc)) from None
 
 
-def check_upload(upload, options: ConversionOptions) -> None:
-    """Refuse what no engine can read, before anything is stored or queued.
+def check_upload(upload, options: ConversionOptions) -> list[tuple[int, ...]]:
+    """Refuse what no engine can read, before anything is stored or queued; returns the pages
+    of each part its conversion fans out into (`conversion.page_parts`).
 
     A damaged file, a missing or wrong password, pages past the end and a document past a cap
     (documents.limits) are a clear 4xx now rather than a failed job later.
@@ -84,9 +85,10 @@ def check_upload(upload, options: ConversionOptions) -> None:
             f"{upload.name!r} is not a supported document: send {formats.described()}",
         )
     try:
-        limits.check_document(Path(upload.temporary_file_path()), upload.mime_type, options)
+        pages = limits.check_document(Path(upload.temporary_file_path()), upload.mime_type, options)
     except ConversionError as exc:
         raise as_api_error(exc) from None
+    return conversion.page_parts(upload.mime_type, pages)
 
 
 def new_document(
@@ -117,8 +119,9 @@ def submit(
     priority: int,
     webhook_url: str = "",
 ) -> Document:
-    """Store the original and queue its conversion; the document stays pending until claimed."""
-    check_upload(upload, options)
+    """Store the original and queue its conversion (in parts, when it fans out); the document
+    stays pending until a worker claims it, or its first part."""
+    parts = check_upload(upload, options)
     document = new_document(
         upload, api_key=api_key, engine=engine, retention_days=retention_days, priority=priority
     )
@@ -126,7 +129,7 @@ def submit(
     document.original = storage.store_original(document.id, upload)
     with storage.deleted_on_error(document.original), transaction.atomic():
         document.save(force_insert=True)
-        queue.enqueue(document, job_payload.for_options(options, pages_text))
+        queue.enqueue(document, job_payload.for_options(options, pages_text), parts)
     return document
 
 
@@ -139,8 +142,15 @@ def convert_now(
     The original is stored before the engine is called: a conversion may be paid for (Mistral
     bills each page), so it must never run for an upload that then cannot be kept. Whatever
     fails after storing, the stored original is deleted again.
+
+    A long PDF fans out into the same parts as a queued one, converted on a thread pool of this
+    request rather than by the workers: the endpoint answers with no worker running, as it
+    always has, and the request holds its connection for the conversion anyway. With Mistral
+    the parts' requests overlap; with the local engine a process converts one page at a time
+    (PDFium and the GIL), so the parts there bound memory, and the queue's workers, spread over
+    processes and hosts, are the way to convert a long document faster.
     """
-    check_upload(upload, options)
+    parts = check_upload(upload, options)
     document = new_document(
         upload, api_key=api_key, engine=engine, retention_days=retention_days, priority=0
     )
@@ -149,7 +159,7 @@ def convert_now(
         started = time.monotonic()
         try:
             with storage.local_copy(document.original, upload) as path:
-                result = conversion.convert_file(engine, path, upload.mime_type, options)
+                result = conversion.convert_parts(engine, path, upload.mime_type, options, parts)
         except ConversionError as exc:
             raise as_api_error(exc) from None
         except EngineUnavailable as exc:

@@ -206,7 +206,10 @@ DATA_UPLOAD_MAX_NUMBER_FILES = 1000
 MAX_IMAGE_PIXELS = config.integer("MAX_IMAGE_PIXELS", 40_000_000, minimum=1)
 MAX_RENDER_PIXELS = config.integer("MAX_RENDER_PIXELS", 16_000_000, minimum=10_000)
 MAX_PAGE_SIDE = config.number("MAX_PAGE_SIDE", 14_400, minimum=1)
-MAX_PAGES = config.integer("MAX_PAGES", 1000, minimum=1)
+MAX_PAGES = config.integer("MAX_PAGES", 10_000, minimum=1)
+# A PDF of more pages is converted in parts of this many pages, each a job of its own that any
+# worker may take, stitched in page order (jobs.fanout); 0 converts every document in one piece.
+FANOUT_PAGES = config.integer("FANOUT_PAGES", 100, minimum=0, maximum=1000)
 
 # --- Engines and their prices ------------------------------------------------------------------
 MISTRAL_API_KEY = config.text("MISTRAL_API_KEY")

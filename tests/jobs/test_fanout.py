@@ -1,0 +1,223 @@
+"""Big documents fan out (docs/design.md, Big documents): a long PDF is converted as page-range
+parts, each a job of its own, stitched in page order into its document, billed once."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+
+from documents import conversion
+from documents.models import Document
+from fakes.long_documents import numbered_pdf, page_marker
+from jobs import payload as job_payload
+from jobs import queue
+from jobs.models import Job
+from tests.conftest import wait_until
+from usage.models import UsageRecord
+
+PAGES = 35  # four parts of ten pages: 1-10, 11-20, 21-30, 31-35
+
+
+def submit(api, pages: int = PAGES) -> str:
+    upload = SimpleUploadedFile("long.pdf", numbered_pdf(pages))
+    response = api.post("/v1/documents", {"file": upload, "engine": "local"}, format="multipart")
+    assert response.status_code == 202, response.content
+    return response.json()["id"]
+
+
+def in_page_order(markdown: str, pages: int = PAGES) -> bool:
+    positions = [markdown.find(page_marker(page)) for page in range(1, pages + 1)]
+    return -1 not in positions and positions == sorted(positions)
+
+
+def status_of(api, document_id: str) -> dict:
+    return api.get(f"/v1/documents/{document_id}/status").json()
+
+
+def converted(job: Job):
+    """What a worker's pool thread does with a claimed part: the real engine on its pages."""
+    return conversion.run(queue.document_of(job), job_payload.options(job.payload))
+
+
+@pytest.fixture
+def fanout_settings(settings):
+    settings.FANOUT_PAGES = 10
+    return settings
+
+
+@pytest.fixture
+def worker(db):
+    return queue.register_worker(concurrency=8)
+
+
+@pytest.mark.django_db
+class TestInProcess:
+    """The queue's part of it, one step at a time, time under control."""
+
+    def test_a_long_pdf_is_queued_as_parts_of_fanout_pages(self, api, fanout_settings):
+        document_id = submit(api)
+        parent = Job.objects.get(document_id=document_id, parent=None)
+        parts = Job.objects.filter(parent=parent).order_by("id")
+        assert parent.status == Job.Status.WAITING
+        assert [part.payload["pages"] for part in parts] == ["1-10", "11-20", "21-30", "31-35"]
+        assert status_of(api, document_id)["metadata"] == {"pagesDone": 0, "pagesTotal": PAGES}
+
+    def test_a_pdf_of_fanout_pages_or_fewer_is_one_job(self, api, fanout_settings):
+        document_id = submit(api, pages=10)
+        assert Job.objects.filter(document_id=document_id).count() == 1
+
+    def test_fanout_off_converts_in_one_piece(self, api, fanout_settings):
+        fanout_settings.FANOUT_PAGES = 0
+        document_id = submit(api)
+        assert Job.objects.filter(document_id=document_id).count() == 1
+
+    def test_parts_finishing_in_any_order_stitch_in_page_order_billed_once(
+        self, api, fanout_settings, worker
+    ):
+        document_id = submit(api)
+        parts = queue.claim(worker.id, limit=8)
+        assert len(parts) == 4 and status_of(api, document_id)["status"] == "processing"
+        done = []
+        for part in reversed(parts):
+            assert queue.complete(part, worker.id, converted(part))
+            done.append(part)
+            if len(done) < len(parts):
+                body = status_of(api, document_id)
+                assert body["status"] == "processing"
+                assert body["metadata"]["pagesDone"] == sum(
+                    len(job_payload.options(job.payload).pages or ()) for job in done
+                )
+        document = Document.objects.get(id=document_id)
+        assert document.status == Document.Status.COMPLETED
+        assert in_page_order(document.content)
+        assert document.pages == PAGES and document.metadata["extractedPages"] == PAGES
+        usage = UsageRecord.objects.get(document_id=document_id)
+        assert (usage.pages, usage.operation) == (PAGES, "convert")
+        assert Job.objects.get(document_id=document_id, parent=None).status == "completed"
+        assert all(
+            "markdownPages" not in part.result for part in Job.objects.filter(parent__isnull=False)
+        )
+
+    def test_a_failed_part_is_retried_on_its_own(self, api, fanout_settings, worker, clock):
+        document_id = submit(api)
+        first, *others = queue.claim(worker.id, limit=8)
+        assert queue.fail(first, worker.id, "outage", retryable=True) == Job.Status.PENDING
+        assert status_of(api, document_id)["status"] == "processing"
+        for part in others:
+            queue.complete(part, worker.id, converted(part))
+        assert status_of(api, document_id)["metadata"]["pagesDone"] == PAGES - 10
+        clock.advance(5)
+        [again] = queue.claim(worker.id, limit=8)
+        assert (again.id, again.attempts) == (first.id, 2)
+        queue.complete(again, worker.id, converted(again))
+        document = Document.objects.get(id=document_id)
+        assert document.status == Document.Status.COMPLETED and in_page_order(document.content)
+        assert UsageRecord.objects.get(document_id=document_id).pages == PAGES
+
+    def test_a_part_failing_for_good_fails_the_document_with_its_reason(
+        self, api, fanout_settings, worker
+    ):
+        document_id = submit(api)
+        first, second = queue.claim(worker.id, limit=2)
+        assert queue.fail(second, worker.id, "a broken page", retryable=False) == "failed"
+        document = Document.objects.get(id=document_id)
+        assert document.status == Document.Status.FAILED
+        assert document.error == "pages 11-20: a broken page"
+        parts = Job.objects.filter(parent__isnull=False).order_by("id")
+        assert [part.status for part in parts] == ["processing", "failed", "cancelled", "cancelled"]
+        queue.complete(first, worker.id, converted(first))  # a part still running: dropped
+        document.refresh_from_db()
+        assert (document.status, document.content) == (Document.Status.FAILED, "")
+        assert not UsageRecord.objects.exists()
+
+    def test_deleting_a_document_cancels_its_parts(self, api, fanout_settings, worker):
+        document_id = submit(api)
+        running, failing = queue.claim(worker.id, limit=2)
+        response = api.delete(f"/v1/documents/{document_id}")
+        assert (response.status_code, response.json()["status"]) == (200, "cancelled")
+        parts = Job.objects.filter(parent__isnull=False).order_by("id")
+        assert [part.status for part in parts] == [
+            "processing",
+            "processing",
+            "cancelled",
+            "cancelled",
+        ]
+        assert Job.objects.get(parent=None).status == Job.Status.CANCELLED
+        queue.complete(running, worker.id, converted(running))
+        assert queue.fail(failing, worker.id, "outage", retryable=True) == "cancelled"
+        assert Document.objects.get(id=document_id).status == Document.Status.CANCELLED
+        assert not UsageRecord.objects.exists()
+        assert queue.claim(worker.id, limit=8) == []
+
+    def test_a_pending_fanned_out_document_is_cancelled_with_all_its_parts(
+        self, api, fanout_settings
+    ):
+        document_id = submit(api)
+        assert queue.cancel_pending([document_id]) == 1
+        statuses = set(Job.objects.filter(document_id=document_id).values_list("status", flat=True))
+        assert statuses == {"cancelled"}
+        assert status_of(api, document_id)["status"] == "cancelled"
+
+    def test_a_converted_part_lost_by_its_worker_is_recorded_once(
+        self, api, fanout_settings, worker, clock
+    ):
+        document_id = submit(api, pages=20)
+        first, second = queue.claim(worker.id, limit=2)
+        queue.complete(first, worker.id, converted(first))
+        clock.advance(60)  # the worker stops heartbeating; orphan recovery takes the part back
+        queue.recover_orphans()
+        assert not queue.complete(second, worker.id, converted(second))
+        rescuer = queue.register_worker(concurrency=1)
+        clock.advance(10)
+        [again] = queue.claim(rescuer.id, limit=1)
+        assert queue.complete(again, rescuer.id, converted(again))
+        assert UsageRecord.objects.get(document_id=document_id).pages == 20
+        assert in_page_order(Document.objects.get(id=document_id).content, pages=20)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_last_two_parts_finishing_at_once_stitch_exactly_once(api, fanout_settings):
+    """Two workers record the last two parts of the same documents at the same moment."""
+    documents = [submit(api, pages=20) for _ in range(4)]
+    workers = [queue.register_worker(concurrency=8) for _ in range(2)]
+    parts = {w.id: [] for w in workers}
+    for document_id in documents:
+        first, second = Job.objects.filter(document_id=document_id, parent__isnull=False)
+        for w, part in zip(workers, (first, second), strict=True):
+            Job.objects.filter(id=part.id).update(status="processing", worker=w, attempts=1)
+            part.refresh_from_db()
+            parts[w.id].append((part, converted(part)))
+    start = threading.Barrier(2)
+
+    def record(worker_id: int) -> None:
+        try:
+            start.wait()
+            queue.complete_many(worker_id, parts[worker_id])
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=record, args=(w.id,)) for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for document_id in documents:
+        document = Document.objects.get(id=document_id)
+        assert document.status == Document.Status.COMPLETED
+        assert in_page_order(document.content, pages=20)
+        assert UsageRecord.objects.filter(document_id=document_id).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
+def test_a_long_pdf_converts_across_worker_processes_in_page_order(api, fanout_settings, workers):
+    workers(processes=2, concurrency=2, FANOUT_PAGES=10)
+    document_id = submit(api)
+    wait_until(lambda: status_of(api, document_id)["status"] == "completed", timeout=120)
+    markdown = api.get(f"/v1/documents/{document_id}").content.decode()
+    assert in_page_order(markdown)
+    assert UsageRecord.objects.get(document_id=document_id).pages == PAGES
+    assert Job.objects.filter(document_id=document_id, status="completed").count() == 5
