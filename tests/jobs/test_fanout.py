@@ -9,9 +9,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
-from documents import conversion
+from documents import conversion, engines
 from documents.models import Document
 from fakes.long_documents import numbered_pdf, page_marker
+from fakes.mistral_server import FakeMistralServer
 from jobs import payload as job_payload
 from jobs import queue
 from jobs.models import Job
@@ -21,9 +22,9 @@ from usage.models import UsageRecord
 PAGES = 35  # four parts of ten pages: 1-10, 11-20, 21-30, 31-35
 
 
-def submit(api, pages: int = PAGES) -> str:
+def submit(api, pages: int = PAGES, engine: str = "local") -> str:
     upload = SimpleUploadedFile("long.pdf", numbered_pdf(pages))
-    response = api.post("/v1/documents", {"file": upload, "engine": "local"}, format="multipart")
+    response = api.post("/v1/documents", {"file": upload, "engine": engine}, format="multipart")
     assert response.status_code == 202, response.content
     return response.json()["id"]
 
@@ -221,3 +222,60 @@ def test_a_long_pdf_converts_across_worker_processes_in_page_order(api, fanout_s
     assert in_page_order(markdown)
     assert UsageRecord.objects.get(document_id=document_id).pages == PAGES
     assert Job.objects.filter(document_id=document_id, status="completed").count() == 5
+
+
+@pytest.fixture
+def mistral(settings):
+    """The Mistral engine against the fake server, which refuses more than 1,000 pages or 50 MB
+    a request as the API does."""
+    with FakeMistralServer() as server:
+        settings.MISTRAL_API_KEY = "sk-test-fanout"
+        settings.MISTRAL_SERVER_URL = server.url
+        engines.get_engine.cache_clear()
+        yield server
+    engines.get_engine.cache_clear()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
+def test_a_1200_page_pdf_converts_through_mistral_completely(
+    api, settings, mistral, workers, tmp_path
+):
+    workers(
+        processes=2,
+        concurrency=4,
+        MISTRAL_API_KEY=settings.MISTRAL_API_KEY,
+        MISTRAL_SERVER_URL=mistral.url,
+        log=tmp_path / "workers.log",
+    )
+    document_id = submit(api, pages=1200, engine="mistral")
+    assert Job.objects.filter(document_id=document_id, parent__isnull=False).count() == 12
+    wait_until(lambda: status_of(api, document_id)["status"] == "completed", timeout=180)
+    markdown = api.get(f"/v1/documents/{document_id}").content.decode()
+    assert in_page_order(markdown, pages=1200)
+    usage = UsageRecord.objects.get(document_id=document_id)
+    assert (usage.pages, usage.base_cost_micros) == (1200, 1_200_000)  # $0.001 a page, once
+    assert len(mistral.requests_to("ocr")) == 12
+
+
+@pytest.mark.django_db
+def test_sync_convert_fans_out_in_the_request_and_bills_once(api, fanout_settings):
+    upload = SimpleUploadedFile("long.pdf", numbered_pdf(PAGES))
+    response = api.post("/v1/convert", {"file": upload, "engine": "local"}, format="multipart")
+    assert response.status_code == 200, response.content
+    assert in_page_order(response.content.decode())
+    assert response["X-Extracted-Pages"] == str(PAGES)
+    usage = UsageRecord.objects.get(document_id=response["X-Document-Id"])
+    assert (usage.pages, usage.operation) == (PAGES, "sync_convert")
+
+
+@pytest.mark.django_db
+def test_sync_convert_of_1200_pages_through_mistral(api, mistral):
+    upload = SimpleUploadedFile("long.pdf", numbered_pdf(1200))
+    response = api.post(
+        "/v1/convert", {"file": upload, "engine": "mistral", "format": "json"}, format="multipart"
+    )
+    assert response.status_code == 200, response.content
+    assert in_page_order(response.json()["content"], pages=1200)
+    assert response.json()["usage"]["pages"] == 1200
+    assert len(mistral.requests_to("ocr")) == 12
