@@ -156,8 +156,9 @@ def main() -> None:
     group.add_argument("--full", action="store_true")
     parser.add_argument(
         "--only",
-        default="queue,slow,latency,api,uploads,quality,hostile",
-        help="comma-separated subset of: queue, slow, latency, api, uploads, quality, hostile",
+        default="queue,slow,latency,api,uploads,quality,hostile,fanout",
+        help="comma-separated subset of: queue, slow, latency, api, uploads, quality, hostile, "
+        "fanout",
     )
     args = parser.parse_args()
     full = args.full
@@ -196,6 +197,10 @@ def main() -> None:
         results["uploads"] = driver(sys.executable, "uploads", "--mib", mode["upload_mib"])
     if "hostile" in only:
         results["hostile_inputs"] = driver(sys.executable, "hostile", timeout=2400)
+    if "fanout" in only:
+        results["fanout"] = driver(
+            sys.executable, "fanout", "--runs", mode["runs"], "--no-merge", timeout=3600
+        )
     if "quality" in only:
         results["local_engine_quality"] = quality(1 if mode["name"] == "quick" else 3)
     results["duration_s"] = round(time.monotonic() - started)

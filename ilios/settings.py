@@ -219,11 +219,14 @@ MISTRAL_TIMEOUT = config.number("MISTRAL_TIMEOUT", 300, minimum=1)
 MARGIN_RATE = config.number("MARGIN_RATE", 0.30, minimum=0, maximum=100)
 # The engine registry: every engine's name, its zero-argument factory and its base price per
 # page in dollars, in one place (requests, the engine lookup and billing all read it). Test and
-# benchmark settings add their own engines.
+# benchmark settings add their own engines. ONE_PART_PER_PROCESS: the engine converts one page
+# at a time in a process whatever its threads (PDFium's lock, the GIL), so a worker process
+# takes one part of a document at a time and the others go to other processes (jobs.fanout).
 ENGINES = {
     "local": {
         "BACKEND": "documents.engines.local.LocalEngine",
         "PRICE_PER_PAGE": config.number("LOCAL_PRICE_PER_PAGE", 0.0, minimum=0),
+        "ONE_PART_PER_PROCESS": True,
     },
     "mistral": {
         "BACKEND": "documents.engines.mistral_from_settings",

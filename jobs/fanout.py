@@ -24,12 +24,17 @@ runs inside the transaction that changes the part's status (`jobs.queue` holds i
   update), and cancels the parts still pending. A part running meanwhile finds its parent no
   longer waiting: its result is dropped, and a failed attempt of it is not retried.
 - Cancelling or deleting the document cancels its parent and its pending parts the same way.
+
+Claims spread a document's parts over the worker processes when its engine converts one page
+at a time in a process (`ONE_PART_PER_PROCESS` in the engine registry: the local engine, held
+by PDFium's lock and the GIL): a process takes one part of a document at a time, so a second
+process, or host, takes the next instead of it waiting in the first one's threads.
 """
 
 from __future__ import annotations
 
 from django.conf import settings
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from documents.engines.base import ConversionResult, Page, page_range_text
 from documents.models import Document
@@ -73,6 +78,35 @@ def enqueue(document: Document, payload: dict, parts: list[tuple[int, ...]], now
     )
     Document.objects.filter(id=document.id).update(metadata=progress(0, total))
     return parent
+
+
+def _one_part_engines() -> list[str]:
+    return [name for name, entry in settings.ENGINES.items() if entry.get("ONE_PART_PER_PROCESS")]
+
+
+def spread(ready: QuerySet, worker_id: int) -> QuerySet:
+    """The ready jobs, less the parts of documents this worker already converts a part of
+    when their engine converts one page at a time in a process."""
+    running_here = Job.objects.filter(
+        parent_id=OuterRef("parent_id"), status=Job.Status.PROCESSING, worker_id=worker_id
+    )
+    return ready.filter(
+        Q(parent=None) | ~Q(document__engine__in=_one_part_engines()) | ~Exists(running_here)
+    )
+
+
+def one_part_each(jobs: list[Job]) -> list[Job]:
+    """At most one part of each such document out of one claim's jobs (`spread`)."""
+    engines = _one_part_engines()
+    taken: set[int] = set()
+    kept = []
+    for job in jobs:
+        if job.parent_id and job.document and job.document.engine in engines:
+            if job.parent_id in taken:
+                continue
+            taken.add(job.parent_id)
+        kept.append(job)
+    return kept
 
 
 def progress(done: int, total: int) -> dict:

@@ -105,12 +105,14 @@ def claim(worker_id: int, limit: int, job_type: str = Job.Type.CONVERT) -> list[
     now = timezone.now()
     with transaction.atomic():
         db.commit_without_waiting_for_disk()
-        jobs = list(
+        ready = (
             Job.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("document")
             .filter(status=Job.Status.PENDING, type=job_type, scheduled_at__lte=now)
-            .order_by("-priority", "scheduled_at", "id")[:limit]
         )
+        if job_type == Job.Type.CONVERT:
+            ready = fanout.spread(ready, worker_id)
+        jobs = fanout.one_part_each(list(ready.order_by("-priority", "scheduled_at", "id")[:limit]))
         if not jobs:
             return []
         Job.objects.filter(id__in=[job.id for job in jobs]).update(

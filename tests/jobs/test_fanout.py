@@ -49,9 +49,12 @@ def fanout_settings(settings):
     return settings
 
 
-@pytest.fixture
-def worker(db):
-    return queue.register_worker(concurrency=8)
+def claimed(count: int) -> list[Job]:
+    """Claim up to `count` parts, each by a worker process of its own, as they would spread."""
+    jobs = []
+    for _ in range(count):
+        jobs += queue.claim(queue.register_worker(concurrency=8).id, limit=8)
+    return jobs
 
 
 @pytest.mark.django_db
@@ -66,6 +69,21 @@ class TestInProcess:
         assert [part.payload["pages"] for part in parts] == ["1-10", "11-20", "21-30", "31-35"]
         assert status_of(api, document_id)["metadata"] == {"pagesDone": 0, "pagesTotal": PAGES}
 
+    def test_a_worker_process_takes_one_part_of_a_local_document_at_a_time(
+        self, api, fanout_settings
+    ):
+        """The local engine converts one page at a time in a process: a second part waits for
+        another process rather than in this one's threads."""
+        document_id = submit(api)
+        worker = queue.register_worker(concurrency=8)
+        [first] = queue.claim(worker.id, limit=8)
+        assert queue.claim(worker.id, limit=8) == []
+        other = queue.register_worker(concurrency=8)
+        assert [job.payload["pages"] for job in queue.claim(other.id, limit=8)] == ["11-20"]
+        queue.complete(first, worker.id, converted(first))
+        [third] = queue.claim(worker.id, limit=8)
+        assert (third.document_id, third.payload["pages"]) == (document_id, "21-30")
+
     def test_a_pdf_of_fanout_pages_or_fewer_is_one_job(self, api, fanout_settings):
         document_id = submit(api, pages=10)
         assert Job.objects.filter(document_id=document_id).count() == 1
@@ -76,14 +94,14 @@ class TestInProcess:
         assert Job.objects.filter(document_id=document_id).count() == 1
 
     def test_parts_finishing_in_any_order_stitch_in_page_order_billed_once(
-        self, api, fanout_settings, worker
+        self, api, fanout_settings
     ):
         document_id = submit(api)
-        parts = queue.claim(worker.id, limit=8)
+        parts = claimed(8)
         assert len(parts) == 4 and status_of(api, document_id)["status"] == "processing"
         done = []
         for part in reversed(parts):
-            assert queue.complete(part, worker.id, converted(part))
+            assert queue.complete(part, part.worker_id, converted(part))
             done.append(part)
             if len(done) < len(parts):
                 body = status_of(api, document_id)
@@ -102,41 +120,39 @@ class TestInProcess:
             "markdownPages" not in part.result for part in Job.objects.filter(parent__isnull=False)
         )
 
-    def test_a_failed_part_is_retried_on_its_own(self, api, fanout_settings, worker, clock):
+    def test_a_failed_part_is_retried_on_its_own(self, api, fanout_settings, clock):
         document_id = submit(api)
-        first, *others = queue.claim(worker.id, limit=8)
-        assert queue.fail(first, worker.id, "outage", retryable=True) == Job.Status.PENDING
+        first, *others = claimed(8)
+        assert queue.fail(first, first.worker_id, "outage", retryable=True) == Job.Status.PENDING
         assert status_of(api, document_id)["status"] == "processing"
         for part in others:
-            queue.complete(part, worker.id, converted(part))
+            queue.complete(part, part.worker_id, converted(part))
         assert status_of(api, document_id)["metadata"]["pagesDone"] == PAGES - 10
         clock.advance(5)
-        [again] = queue.claim(worker.id, limit=8)
+        [again] = claimed(1)
         assert (again.id, again.attempts) == (first.id, 2)
-        queue.complete(again, worker.id, converted(again))
+        queue.complete(again, again.worker_id, converted(again))
         document = Document.objects.get(id=document_id)
         assert document.status == Document.Status.COMPLETED and in_page_order(document.content)
         assert UsageRecord.objects.get(document_id=document_id).pages == PAGES
 
-    def test_a_part_failing_for_good_fails_the_document_with_its_reason(
-        self, api, fanout_settings, worker
-    ):
+    def test_a_part_failing_for_good_fails_the_document_with_its_reason(self, api, fanout_settings):
         document_id = submit(api)
-        first, second = queue.claim(worker.id, limit=2)
-        assert queue.fail(second, worker.id, "a broken page", retryable=False) == "failed"
+        first, second = claimed(2)
+        assert queue.fail(second, second.worker_id, "a broken page", retryable=False) == "failed"
         document = Document.objects.get(id=document_id)
         assert document.status == Document.Status.FAILED
         assert document.error == "pages 11-20: a broken page"
         parts = Job.objects.filter(parent__isnull=False).order_by("id")
         assert [part.status for part in parts] == ["processing", "failed", "cancelled", "cancelled"]
-        queue.complete(first, worker.id, converted(first))  # a part still running: dropped
+        queue.complete(first, first.worker_id, converted(first))  # a part still running: dropped
         document.refresh_from_db()
         assert (document.status, document.content) == (Document.Status.FAILED, "")
         assert not UsageRecord.objects.exists()
 
-    def test_deleting_a_document_cancels_its_parts(self, api, fanout_settings, worker):
+    def test_deleting_a_document_cancels_its_parts(self, api, fanout_settings):
         document_id = submit(api)
-        running, failing = queue.claim(worker.id, limit=2)
+        running, failing = claimed(2)
         response = api.delete(f"/v1/documents/{document_id}")
         assert (response.status_code, response.json()["status"]) == (200, "cancelled")
         parts = Job.objects.filter(parent__isnull=False).order_by("id")
@@ -147,11 +163,11 @@ class TestInProcess:
             "cancelled",
         ]
         assert Job.objects.get(parent=None).status == Job.Status.CANCELLED
-        queue.complete(running, worker.id, converted(running))
-        assert queue.fail(failing, worker.id, "outage", retryable=True) == "cancelled"
+        queue.complete(running, running.worker_id, converted(running))
+        assert queue.fail(failing, failing.worker_id, "outage", retryable=True) == "cancelled"
         assert Document.objects.get(id=document_id).status == Document.Status.CANCELLED
         assert not UsageRecord.objects.exists()
-        assert queue.claim(worker.id, limit=8) == []
+        assert claimed(2) == []
 
     def test_a_pending_fanned_out_document_is_cancelled_with_all_its_parts(
         self, api, fanout_settings
@@ -163,18 +179,17 @@ class TestInProcess:
         assert status_of(api, document_id)["status"] == "cancelled"
 
     def test_a_converted_part_lost_by_its_worker_is_recorded_once(
-        self, api, fanout_settings, worker, clock
+        self, api, fanout_settings, clock
     ):
         document_id = submit(api, pages=20)
-        first, second = queue.claim(worker.id, limit=2)
-        queue.complete(first, worker.id, converted(first))
-        clock.advance(60)  # the worker stops heartbeating; orphan recovery takes the part back
+        first, second = claimed(2)
+        queue.complete(first, first.worker_id, converted(first))
+        clock.advance(60)  # the workers stop heartbeating; orphan recovery takes the part back
         queue.recover_orphans()
-        assert not queue.complete(second, worker.id, converted(second))
-        rescuer = queue.register_worker(concurrency=1)
+        assert not queue.complete(second, second.worker_id, converted(second))
         clock.advance(10)
-        [again] = queue.claim(rescuer.id, limit=1)
-        assert queue.complete(again, rescuer.id, converted(again))
+        [again] = claimed(1)
+        assert queue.complete(again, again.worker_id, converted(again))
         assert UsageRecord.objects.get(document_id=document_id).pages == 20
         assert in_page_order(Document.objects.get(id=document_id).content, pages=20)
 
