@@ -34,11 +34,12 @@ process, or host, takes the next instead of it waiting in the first one's thread
 from __future__ import annotations
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from documents.engines.base import ConversionResult, Page, page_range_text
 from documents.models import Document
-from jobs import outcomes
+from jobs import db, outcomes
 from jobs.models import Job
 from jobs.payload import without_secrets
 
@@ -142,6 +143,9 @@ def converted(parts: list[tuple[Job, ConversionResult]], now) -> None:
             Document.objects.filter(id=parent.document_id).update(
                 metadata=progress(parent.pages_done, parent.payload["pagesTotal"])
             )
+            # The worker may have found its next part held back (`spread`) and gone idle: wake
+            # it rather than leave its seat empty until its next poll.
+            transaction.on_commit(db.notify)
         else:
             _stitch(parent, now)
 
