@@ -95,6 +95,7 @@ def submit(
         webhook_url=webhook_url,
     )
     accepted, rejected = [], []
+    parts: dict[str, list[tuple[int, ...]]] = {}
     try:
         for position, upload in enumerate(uploads):
             document = _document_for(
@@ -102,7 +103,7 @@ def submit(
             )
             document.batch_position = position
             try:
-                services.check_upload(upload, options)
+                parts[document.id] = services.check_upload(upload, options)
             except ApiError as exc:
                 document.status = Document.Status.FAILED
                 document.error = str(exc.detail)
@@ -127,7 +128,7 @@ def submit(
             else:
                 for document in accepted:
                     if document.cache_key not in sources:
-                        queue.enqueue(document, payload)
+                        queue.enqueue(document, payload, parts[document.id])
                 outcomes.reused(
                     [(d, sources[d.cache_key]) for d in accepted if d.cache_key in sources],
                     batch.created_at,

@@ -69,7 +69,7 @@ def hostile_set() -> list[tuple[str, str, bytes, dict]]:
         ),
         ("TIFF of 3 frames", "frames.tif", hostile.tiff_of_words(["FIRST", "SECOND", "THIRD"]), {}),
         (
-            "PDF of 1000 pages (the page cap)",
+            "PDF of 1000 pages (ten parts)",
             "long.pdf",
             hostile.pdf_with_page(612, 792, "A line of text on every page", pages=1000),
             {},

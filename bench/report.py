@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -50,6 +51,22 @@ def bars(results: dict) -> list[dict]:
                 lambda v: v >= 3000,
                 "jobs/s",
             )
+    fanout = results.get("fanout") or {}
+    if "speedup" in fanout:
+        bar(
+            f"fan-out: {fanout['pages']}-page PDF, local engine, 2 workers: ≥ 1.7× serial",
+            fanout["speedup"],
+            "≥ 1.7×",
+            lambda v: v >= 1.7,
+            "×",
+        )
+        mistral = fanout["mistral"]["fanout"]
+        bar(
+            f"fan-out: {fanout['mistral']['pages']}-page PDF through the fake Mistral converts",
+            1.0 if mistral["status"] == "completed" and mistral["every_page_in_order"] else 0.0,
+            "completed",
+            lambda v: v == 1.0,
+        )
     for db, entry in (results.get("slow_engine") or {}).items():
         bar(
             f"slow engine {db}: ≥ 90 % of the limit",
@@ -324,6 +341,28 @@ def table(results: dict) -> str:
             f"{', '.join(rerun['cached_usage']['operations'])}, "
             f"{rerun['cached_usage']['total_cost_micros']} µ$ | — | — |",
         ]
+    fanout = results.get("fanout") or {}
+    if "speedup" in fanout:
+        lines.append(
+            f"| time to Markdown, {fanout['pages']}-page born-digital PDF, local engine, "
+            f"WORKER_COUNT=2 | fan-out ({fanout['fanout_pages']} pages a part) "
+            f"{_fmt(fanout['fanout_s']['median'], 1)} s vs in one piece "
+            f"{_fmt(fanout['serial_s']['median'], 1)} s = {fanout['speedup']:.2f}× (engine time, "
+            f"parts added up: {_engine_seconds(fanout, 'fanout')} vs "
+            f"{_engine_seconds(fanout, 'serial')}; above it, the cores were shared) | ≥ 1.7× | "
+            f"{'yes' if fanout['speedup'] >= 1.7 else 'no'} |"
+        )
+        for mode, label in (("fanout", "fan-out"), ("serial", "no fan-out")):
+            run = fanout["mistral"][mode]
+            ok = run["status"] == "completed" and run["every_page_in_order"]
+            lines.append(
+                f"| {fanout['mistral']['pages']}-page PDF through the fake Mistral (≤ 1,000 pages "
+                f"a request), {label} | {run['status']} in {_fmt(run['seconds'], 1)} s, "
+                f"{run['parts'] or 1} job(s), {len(run['billed_pages'])} bill(s) for "
+                f"{sum(run['billed_pages'])} pages | "
+                "every page, "
+                f"in order | {'yes' if ok else 'no'} |"
+            )
     hostile = results.get("hostile_inputs") or {}
     if "inputs" in hostile:
         lines += [
@@ -364,6 +403,26 @@ def table(results: dict) -> str:
         ]
     lines += ["", "![benchmarks](benchmarks/chart.png)", ""]
     return "\n".join(lines)
+
+
+def _engine_seconds(fanout: dict, mode: str) -> str:
+    runs = sorted(run[mode]["engine_seconds"] for run in fanout["runs"])
+    return f"{runs[len(runs) // 2]:.1f} s"
+
+
+def merge(key: str, result: dict) -> None:
+    """Put one benchmark's result into benchmarks/latest_results.json under `key`, then
+    refresh the bars, the table and README's Benchmarks section (a driver run on its own)."""
+    from bench import common
+
+    path = common.RESULTS / "latest_results.json"
+    results = json.loads(path.read_text()) if path.exists() else {}
+    results[key] = result
+    results["bars"] = bars(results)
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    table_text = table(results)
+    (common.RESULTS / "README_table.md").write_text(table_text)
+    update_readme(common.REPO / "README.md", table_text)
 
 
 def update_readme(readme: Path, table_text: str) -> bool:

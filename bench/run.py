@@ -21,7 +21,18 @@ from datetime import UTC, datetime
 from bench import common
 
 PEER_NAMES = {"tasks": "django-tasks", "q2": "django-q2", "procrastinate": "procrastinate"}
-ALL = ("queue", "slow", "latency", "frontdoor", "api", "uploads", "quality", "hostile", "cache")
+ALL = (
+    "queue",
+    "slow",
+    "latency",
+    "frontdoor",
+    "api",
+    "uploads",
+    "quality",
+    "hostile",
+    "cache",
+    "fanout",
+)
 PEERS_BY_DB = {"sqlite": ["tasks", "q2"], "postgres": ["tasks", "q2", "procrastinate"]}
 
 
@@ -204,6 +215,10 @@ def main() -> None:
         results["hostile_inputs"] = driver(sys.executable, "hostile", timeout=2400)
     if "cache" in only:
         results["cached_rerun"] = driver(sys.executable, "cache", "--runs", 5 if full else 3)
+    if "fanout" in only:
+        results["fanout"] = driver(
+            sys.executable, "fanout", "--runs", mode["runs"], "--no-merge", timeout=3600
+        )
     if "quality" in only:
         results["local_engine_quality"] = quality(1 if mode["name"] == "quick" else 3)
     results["duration_s"] = round(time.monotonic() - started)

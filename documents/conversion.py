@@ -6,10 +6,14 @@ minutes) and records what it returned when it finishes the job (`jobs.outcomes`)
 
 from __future__ import annotations
 
+import dataclasses
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from documents import limits, storage
+from django.conf import settings
+
+from documents import formats, limits, storage
 from documents.engines import get_engine
 from documents.engines.base import (
     ConversionError,
@@ -54,6 +58,47 @@ def convert_file(
         limits.release_memory()
     metrics.converted(engine, result.pages_processed, time.monotonic() - started)
     return result
+
+
+def page_parts(mime_type: str, indices: list[int]) -> list[tuple[int, ...]]:
+    """The 1-based page numbers of each part a conversion of these 0-based pages fans out into:
+    FANOUT_PAGES at a time for a longer PDF, else one part (an image's frames, FANOUT_PAGES=0).
+
+    Each part is a conversion of its own (docs/design.md, Big documents), so no conversion reads
+    more than FANOUT_PAGES pages: that, not MAX_PAGES, bounds what one holds in memory.
+    """
+    numbers = tuple(index + 1 for index in indices)
+    size = settings.FANOUT_PAGES
+    if mime_type != formats.PDF or not size or len(numbers) <= size:
+        return [numbers]
+    return [numbers[start : start + size] for start in range(0, len(numbers), size)]
+
+
+def convert_parts(
+    engine: str,
+    path: Path,
+    mime_type: str,
+    options: ConversionOptions,
+    parts: list[tuple[int, ...]],
+) -> ConversionResult:
+    """Convert the parts side by side on MAX_CONCURRENT_JOBS threads and join them in page order
+    (the synchronous endpoint's fan-out; the queue's parts are jobs). The first part to fail
+    fails the whole, and the parts not yet started are dropped."""
+    if len(parts) == 1:
+        return convert_file(engine, path, mime_type, options)
+    pool = ThreadPoolExecutor(min(len(parts), settings.MAX_CONCURRENT_JOBS), "part")
+    try:
+        results = list(
+            pool.map(
+                lambda pages: convert_file(
+                    engine, path, mime_type, dataclasses.replace(options, pages=pages)
+                ),
+                parts,
+            )
+        )
+    finally:
+        pool.shutdown(cancel_futures=True)
+    return ConversionResult.joined(results)
 
 
 def metadata_for(document: Document, result: ConversionResult) -> dict:

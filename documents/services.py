@@ -73,9 +73,10 @@ def webhook_target(data: dict, api_key) -> str:
         raise ApiError(status.HTTP_400_BAD_REQUEST, exc.code, str(exc)) from None
 
 
-def check_upload(upload, options: ConversionOptions) -> None:
-    """Refuse what no engine can read, before anything is stored or queued."""
-    check_file(
+def check_upload(upload, options: ConversionOptions) -> list[tuple[int, ...]]:
+    """Refuse what no engine can read, before anything is stored or queued; returns the pages
+    of each part its conversion fans out into (`conversion.page_parts`)."""
+    return check_file(
         Path(upload.temporary_file_path()),
         upload.name,
         upload.size,
@@ -86,8 +87,8 @@ def check_upload(upload, options: ConversionOptions) -> None:
 
 def check_file(
     path: Path, name: str, size: int, mime_type: str | None, options: ConversionOptions
-) -> None:
-    """Refuse what no engine can read, before it is queued.
+) -> list[tuple[int, ...]]:
+    """Refuse what no engine can read, before it is queued; returns the pages of each part.
 
     A damaged file, a missing or wrong password, pages past the end and a document past a cap
     (documents.limits) are a clear 4xx now rather than a failed job later.
@@ -101,9 +102,10 @@ def check_file(
             f"{name!r} is not a supported document: send {formats.described()}",
         )
     try:
-        limits.check_document(path, mime_type, options)
+        pages = limits.check_document(path, mime_type, options)
     except ConversionError as exc:
         raise as_api_error(exc) from None
+    return conversion.page_parts(mime_type, pages)
 
 
 def new_document(
@@ -143,12 +145,13 @@ def submit(
     webhook_url: str = "",
     use_cache: bool = True,
 ) -> Document:
-    """Store the original and queue its conversion; the document stays pending until claimed.
+    """Store the original and queue its conversion (in parts, when it fans out); the document
+    stays pending until a worker claims it, or its first part.
 
     When the same key converted the same bytes with the same options before (`documents.cache`),
     the document is completed from that result at once instead, and no job is queued.
     """
-    check_upload(upload, options)
+    parts = check_upload(upload, options)
     document = new_document(
         upload,
         api_key=api_key,
@@ -165,7 +168,7 @@ def submit(
         if source:
             outcomes.reused([(document, source)], timezone.now())
         else:
-            queue.enqueue(document, job_payload.for_options(options, pages_text))
+            queue.enqueue(document, job_payload.for_options(options, pages_text), parts)
     return document
 
 
@@ -250,7 +253,7 @@ def complete_direct_upload(document_id: str, api_key, data: dict) -> Document:
             original.seek(0)
             sha256 = hashlib.file_digest(original, "sha256").hexdigest()
         mime_type = formats.sniff(head)
-        check_file(path, document.file_name, size, mime_type, options)
+        parts = check_file(path, document.file_name, size, mime_type, options)
     queued_fields = {
         "status": Document.Status.PENDING,
         "file_size": size,
@@ -266,7 +269,7 @@ def complete_direct_upload(document_id: str, api_key, data: dict) -> Document:
         if queued:
             for field, value in queued_fields.items():
                 setattr(document, field, value)
-            queue.enqueue(document, job_payload.for_options(options, pages_text))
+            queue.enqueue(document, job_payload.for_options(options, pages_text), parts)
     if queued:
         return document
     return get_object_or_404(visible_documents(api_key).defer("content"), id=document_id)
@@ -303,8 +306,15 @@ def convert_now(
     The original is stored before the engine is called: a conversion may be paid for (Mistral
     bills each page), so it must never run for an upload that then cannot be kept. Whatever
     fails after storing, the stored original is deleted again.
+
+    A long PDF fans out into the same parts as a queued one, converted on a thread pool of this
+    request rather than by the workers: the endpoint answers with no worker running, as it
+    always has, and the request holds its connection for the conversion anyway. With Mistral
+    the parts' requests overlap; with the local engine a process converts one page at a time
+    (PDFium and the GIL), so the parts there bound memory, and the queue's workers, spread over
+    processes and hosts, are the way to convert a long document faster.
     """
-    check_upload(upload, options)
+    parts = check_upload(upload, options)
     document = new_document(
         upload,
         api_key=api_key,
@@ -324,7 +334,7 @@ def convert_now(
         started = time.monotonic()
         try:
             with storage.local_copy(document.original, upload) as path:
-                result = conversion.convert_file(engine, path, upload.mime_type, options)
+                result = conversion.convert_parts(engine, path, upload.mime_type, options, parts)
         except ConversionError as exc:
             raise as_api_error(exc) from None
         except EngineUnavailable as exc:

@@ -365,8 +365,8 @@ class DocumentView(APIView):
         document = get_object_or_404(
             services.visible_documents(request.auth).defer("content"), id=document_id
         )
-        if document.status == Document.Status.PENDING:
-            queue.cancel_pending([document.id])
+        if document.status in (Document.Status.PENDING, Document.Status.PROCESSING):
+            queue.cancel_pending([document.id])  # a processing one, only when it fanned out
         elif document.status == Document.Status.UPLOADING:
             services.abandon_upload(document)
         elif document.status != Document.Status.ARCHIVED:

@@ -62,7 +62,7 @@ def pdf_with_page(width: float, height: float, text: str | None = None, pages: i
             f"/Resources << /Font << /F1 3 0 R >> >> /Contents {5 + 2 * i} 0 R >>"
         )
         objects.append(f"<< /Length {len(stream)} >>\nstream\n{stream}\nendstream")
-    return _pdf(objects)
+    return pdf_from_objects(objects)
 
 
 def pdf_with_pictures(count: int, width: float = 612, height: float = 792) -> bytes:
@@ -83,7 +83,7 @@ def pdf_with_pictures(count: int, width: float = 612, height: float = 792) -> by
         f"<< /Length {len(stream)} >>\nstream\n{stream}\nendstream",
         image,
     ]
-    return _pdf(objects)
+    return pdf_from_objects(objects)
 
 
 def _number(value: float) -> str:
@@ -91,7 +91,8 @@ def _number(value: float) -> str:
     return f"{value:f}".rstrip("0").rstrip(".")
 
 
-def _pdf(objects: list[str]) -> bytes:
+def pdf_from_objects(objects: list[str]) -> bytes:
+    """A PDF of these objects (numbered from 1; the first is the catalog) with its xref."""
     out = io.BytesIO()
     out.write(b"%PDF-1.4\n")
     offsets = []

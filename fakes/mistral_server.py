@@ -19,6 +19,11 @@ Standalone, for benchmarks: python -m fakes.mistral_server --port 8765 --latency
 The markdown is deterministic and derived from the document, so tests can assert real content:
 a PDF page becomes "# Page N" followed by its text layer; an image becomes "# Page 1" followed by
 its format and size.
+
+Like the real API, an OCR request refuses a document of more than 1,000 pages (whichever pages
+it asks for) or 50 MB (`max_pages`, `max_bytes`; tests may lower them): 400 and 413 with a
+Mistral-shaped error body. Which status and words the real API uses for these was not found
+documented; both are client errors the engine treats as final.
 """
 
 from __future__ import annotations
@@ -48,6 +53,8 @@ import pypdfium2.raw as pdfium_c
 from PIL import Image, UnidentifiedImageError
 
 RENDER_DPI = 200
+MAX_PAGES = 1000
+MAX_BYTES = 50 * 2**20
 _PDFIUM_LOCK = threading.Lock()  # PDFium is not thread-safe; the server answers in many threads
 
 ROUTES = (
@@ -145,6 +152,8 @@ class FakeMistralServer:
     ):
         self.latency_s = latency_s
         self.api_key = api_key  # None accepts any bearer token
+        self.max_pages = MAX_PAGES
+        self.max_bytes = MAX_BYTES
         self.files: dict[str, StoredFile] = {}
         self.batch_jobs: dict[str, BatchJob] = {}
         self.batch_polls_before_end = 1
@@ -375,7 +384,13 @@ class _Handler(BaseHTTPRequestHandler):
             raise ApiError(422, "Fields required: model, document")
         time.sleep(self.fake.latency_s)
         content = self._document_bytes(body["document"])
-        pages = _render_pages(content, body.get("pages"))
+        if len(content) > self.fake.max_bytes:
+            raise ApiError(
+                413,
+                f"Document size {len(content)} bytes exceeds the maximum of "
+                f"{self.fake.max_bytes} bytes",
+            )
+        pages = _render_pages(content, body.get("pages"), self.fake.max_pages)
         return {
             "pages": pages,
             "model": body["model"],
@@ -597,13 +612,13 @@ def _decode_data_url(url: str) -> bytes:
         raise ApiError(400, "Invalid base64 in data URL") from None
 
 
-def _render_pages(content: bytes, pages: Any) -> list[dict[str, Any]]:
+def _render_pages(content: bytes, pages: Any, max_pages: int) -> list[dict[str, Any]]:
     if content.startswith(b"%PDF"):
-        return _render_pdf(content, pages)
+        return _render_pdf(content, pages, max_pages)
     return [_render_image(content)]
 
 
-def _render_pdf(content: bytes, pages: Any) -> list[dict[str, Any]]:
+def _render_pdf(content: bytes, pages: Any, max_pages: int) -> list[dict[str, Any]]:
     with _PDFIUM_LOCK:
         try:
             document = pdfium.PdfDocument(content)
@@ -612,6 +627,12 @@ def _render_pdf(content: bytes, pages: Any) -> list[dict[str, Any]]:
                 raise ApiError(400, "Document is password protected") from None
             raise ApiError(400, "Invalid PDF document: could not be parsed") from None
         with document:
+            if len(document) > max_pages:
+                raise ApiError(
+                    400,
+                    f"Document has {len(document)} pages, which exceeds the maximum of "
+                    f"{max_pages} pages",
+                )
             indices = _page_indices(pages, len(document))
             return [_pdf_page(document, index) for index in indices]
 

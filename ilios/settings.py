@@ -226,7 +226,10 @@ DATA_UPLOAD_MAX_NUMBER_FILES = 1000
 MAX_IMAGE_PIXELS = config.integer("MAX_IMAGE_PIXELS", 40_000_000, minimum=1)
 MAX_RENDER_PIXELS = config.integer("MAX_RENDER_PIXELS", 16_000_000, minimum=10_000)
 MAX_PAGE_SIDE = config.number("MAX_PAGE_SIDE", 14_400, minimum=1)
-MAX_PAGES = config.integer("MAX_PAGES", 1000, minimum=1)
+MAX_PAGES = config.integer("MAX_PAGES", 10_000, minimum=1)
+# A PDF of more pages is converted in parts of this many pages, each a job of its own that any
+# worker may take, stitched in page order (jobs.fanout); 0 converts every document in one piece.
+FANOUT_PAGES = config.integer("FANOUT_PAGES", 100, minimum=0, maximum=1000)
 
 # --- Engines and their prices ------------------------------------------------------------------
 MISTRAL_API_KEY = config.text("MISTRAL_API_KEY")
@@ -239,11 +242,14 @@ MISTRAL_BATCH_POLL_INTERVAL = config.number("MISTRAL_BATCH_POLL_INTERVAL", 30, m
 MARGIN_RATE = config.number("MARGIN_RATE", 0.30, minimum=0, maximum=100)
 # The engine registry: every engine's name, its zero-argument factory and its base price per
 # page in dollars, in one place (requests, the engine lookup and billing all read it). Test and
-# benchmark settings add their own engines.
+# benchmark settings add their own engines. ONE_PART_PER_PROCESS: the engine converts one page
+# at a time in a process whatever its threads (PDFium's lock, the GIL), so a worker process
+# takes one part of a document at a time and the others go to other processes (jobs.fanout).
 ENGINES = {
     "local": {
         "BACKEND": "documents.engines.local.LocalEngine",
         "PRICE_PER_PAGE": config.number("LOCAL_PRICE_PER_PAGE", 0.0, minimum=0),
+        "ONE_PART_PER_PROCESS": True,
     },
     "mistral": {
         "BACKEND": "documents.engines.mistral_from_settings",

@@ -38,6 +38,7 @@ class Job(models.Model):
         COMPLETED = "completed"
         FAILED = "failed"
         CANCELLED = "cancelled"
+        WAITING = "waiting"  # a fanned-out document's job, while its parts convert (jobs.fanout)
 
     class Type(models.TextChoices):
         CONVERT = "convert"
@@ -64,6 +65,18 @@ class Job(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="parts",
+        help_text="The waiting job of the document this part (a page range) belongs to.",
+    )
+    parts_left = models.IntegerField(
+        null=True, blank=True, help_text="A fanned-out job's parts not yet converted."
+    )
+    pages_done = models.IntegerField(default=0, help_text="Pages its converted parts hold.")
 
     class Meta:
         ordering = ["-id"]

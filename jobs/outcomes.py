@@ -138,8 +138,11 @@ def failed_many(documents, reasons: dict, reason: str, now) -> None:
 
 
 def cancelled(document_ids, now) -> int:
-    """Pending documents cancelled before conversion; their batches count them as done."""
-    pending = Document.objects.filter(id__in=document_ids, status=Document.Status.PENDING)
+    """Documents cancelled before their conversion ended (a fanned-out one may be processing:
+    some of its parts ran); their batches count them as done."""
+    pending = Document.objects.filter(
+        id__in=document_ids, status__in=[Document.Status.PENDING, Document.Status.PROCESSING]
+    )
     per_batch = _count_per_batch(pending)
     count = pending.update(status=Document.Status.CANCELLED, processed_at=now)
     for batch_id in progress.documents_cancelled(per_batch, now):

@@ -17,6 +17,8 @@ Three types of job share the table: conversions, webhook deliveries (`jobs.webho
 batches sent to Mistral's Batch API (`jobs.mistral_batches`). A worker claims each type for seats
 of its own, so none can hold up another. A job that waits on someone else (a Mistral batch job)
 does not wait in a thread: it goes back to the queue, due again later (`check_back_later`).
+A long PDF's conversion is a waiting job and page-range parts, which the queue runs as it
+runs any conversion; what their end writes is in `jobs.fanout`.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from django.utils import timezone
 from batches import progress
 from documents.engines.base import ConversionResult
 from documents.models import Document
-from jobs import db, outcomes
+from jobs import db, fanout, outcomes
 from jobs.models import Job, Worker
 from jobs.payload import without_secrets
 from jobs.webhooks import Attempt, Result
@@ -50,11 +52,18 @@ IDLE_POLL_SECONDS = 1.0
 # --- Submitting -------------------------------------------------------------------------------
 
 
-def enqueue(document: Document, payload: dict | None = None) -> Job:
+def enqueue(
+    document: Document, payload: dict | None = None, parts: list[tuple[int, ...]] | None = None
+) -> Job:
     """Create the convert job for a freshly stored document; workers are woken on commit.
 
-    `payload` carries the request's options (`jobs.payload`).
+    `payload` carries the request's options (`jobs.payload`); `parts`, the pages of each part
+    when the document fans out (`documents.conversion.page_parts`), and then the job returned
+    is their waiting parent (`jobs.fanout`).
     """
+    if parts and len(parts) > 1:
+        db.notify_on_commit()
+        return fanout.enqueue(document, payload or {}, parts, timezone.now())
     job = Job.objects.create(
         document=document,
         type=Job.Type.CONVERT,
@@ -80,33 +89,36 @@ def enqueue_mistral_batch(batch_id: str, priority: int, payload: dict) -> Job:
         payload={**payload, "batch": batch_id},
         scheduled_at=timezone.now(),
     )
-    transaction.on_commit(db.notify)
+    db.notify_on_commit()
     return job
 
 
 def cancel_pending(document_ids) -> int:
-    """Cancel the pending jobs of these documents; returns how many documents were cancelled.
+    """Cancel the pending jobs of these documents, and fanned-out ones whose parts have not all
+    converted; returns how many documents were cancelled.
 
-    A job a worker already claimed is left alone: cancelling it would race the worker's result.
-    The rows are locked first so that a claim cannot take one between the read and the update.
-    A pending document with no job of its own waits for its batch's Mistral job to send it
+    A job a worker already claimed is left alone: cancelling it would race the worker's result
+    (a fanned-out document's running parts are dropped instead, `jobs.fanout`). The rows are
+    locked first so that a claim cannot take one between the read and the update. A pending
+    document with no job of its own waits for its batch's Mistral job to send it
     (`jobs.mistral_batches`). It is cancelled too: left out of the upload, or, caught in the
     middle of it, its result is dropped when the batch ends. Once Mistral's job is started, its
     documents are processing and finish with it.
     """
     with transaction.atomic():
         now = timezone.now()
+        fanned_out = fanout.cancel(document_ids, now)
         pending = Job.objects.select_for_update().filter(
-            document_id__in=document_ids, status=Job.Status.PENDING
+            document_id__in=document_ids, status=Job.Status.PENDING, parent=None
         )
         cancelled_ids = list(pending.values_list("document_id", flat=True))
         cancelled_ids += Document.objects.filter(
             id__in=document_ids, status=Document.Status.PENDING, jobs=None
         ).values_list("id", flat=True)
-        Job.objects.filter(document_id__in=cancelled_ids, status=Job.Status.PENDING).update(
-            status=Job.Status.CANCELLED, completed_at=now, payload={}
-        )
-        return outcomes.cancelled(cancelled_ids, now)
+        Job.objects.filter(
+            document_id__in=cancelled_ids, status=Job.Status.PENDING, parent=None
+        ).update(status=Job.Status.CANCELLED, completed_at=now, payload={})
+        return outcomes.cancelled(cancelled_ids + fanned_out, now)
 
 
 # --- Claiming ---------------------------------------------------------------------------------
@@ -130,12 +142,14 @@ def claim(worker_id: int, limit: int, job_type: str = Job.Type.CONVERT) -> list[
         db.commit_without_waiting_for_disk()
         if not Worker.objects.filter(id=worker_id, status=Worker.Status.ACTIVE).exists():
             return []
-        jobs = list(
+        ready = (
             Job.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("document")
             .filter(status=Job.Status.PENDING, type=job_type, scheduled_at__lte=now)
-            .order_by("-priority", "scheduled_at", "id")[:limit]
         )
+        if job_type == Job.Type.CONVERT:
+            ready = fanout.spread(ready, worker_id)
+        jobs = fanout.one_part_each(list(ready.order_by("-priority", "scheduled_at", "id")[:limit]))
         if not jobs:
             return []
         Job.objects.filter(id__in=[job.id for job in jobs]).update(
@@ -222,7 +236,9 @@ def complete_many(worker_id: int, finished: list[tuple[Job, ConversionResult]]) 
                     id=job.id,
                     status=Job.Status.COMPLETED,
                     completed_at=now,
-                    result=outcomes.summary(result),
+                    result=fanout.part_result(result)
+                    if job.parent_id
+                    else outcomes.summary(result),
                     error="",
                     payload=without_secrets(job.payload),
                 )
@@ -230,7 +246,10 @@ def complete_many(worker_id: int, finished: list[tuple[Job, ConversionResult]]) 
             ],
             ["status", "completed_at", "result", "error", "payload"],
         )
-        outcomes.converted([(document_of(job), result) for job, result in done], now)
+        outcomes.converted(
+            [(document_of(job), result) for job, result in done if not job.parent_id], now
+        )
+        fanout.converted([(job, result) for job, result in done if job.parent_id], now)
     return [job for job, _ in done]
 
 
@@ -246,10 +265,19 @@ def fail(
 
     A retryable failure is retried while attempts remain (JOB_MAX_ATTEMPTS, three by default),
     after 5 s, then 10 s, doubling with each attempt, or later if the engine sent Retry-After.
-    Returns the job's new status, or None when the worker no longer held the job.
+    A part whose document no longer waits for it is cancelled instead (`jobs.fanout`). Returns
+    the job's new status, or None when the worker no longer held the job.
     """
     with transaction.atomic():
         now = timezone.now()
+        if job.parent_id and fanout.abandoned(job):
+            held = _held(job, worker_id).update(
+                status=Job.Status.CANCELLED,
+                completed_at=now,
+                error=error,
+                payload=without_secrets(job.payload),
+            )
+            return Job.Status.CANCELLED if held else None
         if retryable and job.attempts < job.max_attempts:
             delay = max(BACKOFF_BASE_SECONDS * 2 ** (job.attempts - 1), retry_after or 0)
             held = _held(job, worker_id).update(
@@ -258,7 +286,7 @@ def fail(
                 scheduled_at=now + timedelta(seconds=delay),
                 error=error,
             )
-            if held:
+            if held and not job.parent_id:  # a document with parts converting stays processing
                 Document.objects.filter(id=job.document_id).update(status=Document.Status.PENDING)
             return Job.Status.PENDING if held else None
         held = _held(job, worker_id).update(
@@ -269,7 +297,9 @@ def fail(
         )
         if not held:
             return None
-        if job.type == Job.Type.CONVERT:
+        if job.parent_id:
+            fanout.failed(job, error, now)
+        elif job.type == Job.Type.CONVERT:
             outcomes.failed(document_of(job), error, now)
         elif job.type == Job.Type.MISTRAL_BATCH:
             outcomes.failed_many(open_documents_of(job), {}, error, now)
@@ -285,16 +315,20 @@ def release(job: Job, worker_id: int) -> bool:
             started_at=None,
             attempts=F("attempts") - 1,
         )
-        if held:
+        if held and not job.parent_id:
             Document.objects.filter(id=job.document_id).update(status=Document.Status.PENDING)
             db.notify_on_commit()
     return bool(held)
 
 
 def retry_now(job_ids) -> int:
-    """Give failed jobs a fresh set of attempts (the operator's "retry")."""
+    """Give failed jobs a fresh set of attempts (the operator's "retry").
+
+    Not a part of a fanned-out document, which failed with it: its document's own job is
+    retried, and then converts in one piece.
+    """
     with transaction.atomic():
-        jobs = Job.objects.filter(id__in=job_ids, status=Job.Status.FAILED)
+        jobs = Job.objects.filter(id__in=job_ids, status=Job.Status.FAILED, parent=None)
         document_ids = list(jobs.values_list("document_id", flat=True))
         count = jobs.update(
             status=Job.Status.PENDING,

@@ -48,6 +48,24 @@ class ConversionResult:
             page.markdown.strip("\n") for page in self.pages if page.markdown.strip()
         )
 
+    @classmethod
+    def joined(cls, parts: list[ConversionResult]) -> ConversionResult:
+        """The parts of a fanned-out conversion as one result: their pages in page order
+        (whatever order the parts finished in), tokens and engine time added up."""
+        return cls(
+            pages=sorted((page for part in parts for page in part.pages), key=lambda p: p.index),
+            model=parts[0].model,
+            input_tokens=_total(part.input_tokens for part in parts),
+            output_tokens=_total(part.output_tokens for part in parts),
+            processing_ms=sum(part.processing_ms for part in parts),
+        )
+
+
+def _total(counts) -> int | None:
+    """None when no part reported a count (the engine does not count tokens)."""
+    known = [count for count in counts if count is not None]
+    return sum(known) if known else None
+
 
 class ConversionError(Exception):
     """The document cannot be converted, now or ever: retrying will not help."""
@@ -142,6 +160,17 @@ def parse_page_range(text: str) -> tuple[int, ...]:
         spans.append((start, end))
     _check_page_total(_distinct_pages(spans), "the page range selects")
     return tuple(sorted({page for start, end in spans for page in range(start, end + 1)}))
+
+
+def page_range_text(numbers: tuple[int, ...] | list[int]) -> str:
+    """The shortest page range naming these ascending 1-based pages: [1, 2, 3, 7] is "1-3,7"."""
+    spans: list[list[int]] = []
+    for number in numbers:
+        if spans and number == spans[-1][1] + 1:
+            spans[-1][1] = number
+        else:
+            spans.append([number, number])
+    return ",".join(f"{start}-{end}" if end > start else f"{start}" for start, end in spans)
 
 
 def _distinct_pages(spans: list[tuple[int, int]]) -> int:

@@ -3,6 +3,11 @@
 The queue owns retries (attempts, backoff, Retry-After), so the SDK's own retries are switched off
 and every failure is sorted into "try again later" (EngineUnavailable) or "never" (ConversionError).
 
+The API takes at most 1,000 pages and 50 MB in one request (docs.mistral.ai, OCR). A PDF past
+either is sent as PDFs of its pages, made with PDFium, each within both; the queue's fan-out
+(`jobs.fanout`) keeps a part's page count under the first anyway, but only a PDF of the part's
+own pages keeps its size under the second.
+
 Besides one document at a time, it speaks Mistral's Batch API (files and batch jobs), which
 converts many documents in one job, later and at half the price: `write_batch_line`,
 `upload_batch_input`, `start_batch`, `batch_job` and `batch_results`. The queue drives those
@@ -27,6 +32,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import httpx2
+import pypdfium2
 import pypdfium2.raw as pdfium_c
 from mistralai.client import Mistral, errors, models
 from mistralai.client.utils import BackoffStrategy, RetryConfig
@@ -91,6 +97,9 @@ class MistralEngine(Engine):
     # Above this many bytes the document is uploaded instead of inlined: a base64 data URL grows
     # the JSON body by a third, and the API caps request bodies well below its file limit.
     inline_limit_bytes = 10 * 1024 * 1024
+    # What the API takes in one request; a PDF past either limit is sent in pieces.
+    request_page_limit = 1000
+    request_byte_limit = 50 * 1024 * 1024
 
     def __init__(
         self,
@@ -117,14 +126,19 @@ class MistralEngine(Engine):
         with _readable_copy(path, mime_type, options.password) as (source, page_count):
             pages = _zero_based_pages(options.pages, mime_type, page_count)
             try:
-                response = self._ocr(source, mime_type, pages)
+                if page_count is not None and self._past_limits(source, page_count):
+                    converted, model = self._ocr_in_pieces(source, pages or list(range(page_count)))
+                else:
+                    response = self._ocr(source, mime_type, pages)
+                    converted = [_page(page, page.index) for page in response.pages]
+                    model = response.model
             except SDK_FAILURES as exc:
                 # The translation carries status and server message; dropping the SDK's error
                 # from the chain keeps its raw body (which could echo a credential) out of logs.
                 raise self._translate(exc) from None
         return ConversionResult(
-            pages=[Page(index=page.index, markdown=page.markdown) for page in response.pages],
-            model=response.model or self.model,
+            pages=converted,
+            model=model or self.model,
             processing_ms=int((time.monotonic() - started) * 1000),
         )
 
@@ -249,6 +263,51 @@ class MistralEngine(Engine):
             return request(**arguments)
         except SDK_FAILURES as exc:
             raise self._translate(exc) from None
+
+    def _past_limits(self, source: BinaryIO, page_count: int) -> bool:
+        """Whether one request cannot carry the document: too many pages (the API counts the
+        document's, whichever it is asked to read), or too many bytes."""
+        too_large = os.fstat(source.fileno()).st_size > self.request_byte_limit
+        return page_count > self.request_page_limit or too_large
+
+    def _ocr_in_pieces(self, source: BinaryIO, indices: list[int]) -> tuple[list[Page], str]:
+        """Send the PDF's pages as PDFs of at most `request_page_limit` pages each, halved
+        until each is within `request_byte_limit`; one page past it alone cannot be sent.
+
+        Each piece is an unnamed temporary file (as a decrypted copy is): the pieces of a
+        protected document are readable too.
+        """
+        converted: list[Page] = []
+        model = ""
+        limit = self.request_page_limit
+        pieces = [indices[start : start + limit] for start in range(0, len(indices), limit)]
+        with pdfium.lock:
+            source.seek(0)
+            document = pypdfium2.PdfDocument(source)
+        try:
+            while pieces:
+                piece = pieces.pop(0)
+                with tempfile.TemporaryFile() as subset:
+                    with pdfium.lock:
+                        _save_pages(document, piece, subset)
+                    size = os.fstat(subset.fileno()).st_size
+                    if size > self.request_byte_limit:
+                        if len(piece) == 1:
+                            raise UnreadableDocument(
+                                f"page {piece[0] + 1} alone is {size:,} bytes: more than the "
+                                f"{self.request_byte_limit:,} Mistral OCR takes in a request"
+                            )
+                        half = len(piece) // 2
+                        pieces[:0] = [piece[:half], piece[half:]]
+                        continue
+                    subset.seek(0)
+                    response = self._ocr(subset, formats.PDF, None)
+                converted += [_page(page, piece[page.index]) for page in response.pages]
+                model = response.model
+        finally:
+            with pdfium.lock:
+                document.close()
+        return converted, model
 
     def _ocr(self, source: BinaryIO, mime_type: str, pages: list[int] | None) -> models.OCRResponse:
         """Inline small documents; upload big ones and hand the API a short-lived signed URL."""
@@ -379,6 +438,20 @@ def _zero_based_pages(
     else:
         indices = [number - 1 for number in requested]
     return None if requested is None or formats.is_image(mime_type) else indices
+
+
+def _page(page: models.OCRPageObject, index: int) -> Page:
+    return Page(index=index, markdown=page.markdown)
+
+
+def _save_pages(document: pypdfium2.PdfDocument, indices: list[int], destination: BinaryIO) -> None:
+    """A new PDF of these pages of `document`. Hold pdfium.lock."""
+    subset = pypdfium2.PdfDocument.new()
+    try:
+        subset.import_pages(document, pages=indices)
+        subset.save(destination)
+    finally:
+        subset.close()
 
 
 def _chunk(mime_type: str, url: str) -> dict:

@@ -40,8 +40,8 @@ def content_of(source: str) -> bytes:
         "pdf-14400pt": lambda: hostile.pdf_with_page(14_400, 14_400),
         "pdf-1e9pt": lambda: hostile.pdf_with_page(1e9, 1e9),
         "pdf-sliver": lambda: hostile.pdf_with_page(14_400, 1),
-        "pdf-1001-pages": lambda: hostile.pdf_with_page(
-            612, 792, "A line of text on every page", pages=1001
+        "pdf-10001-pages": lambda: hostile.pdf_with_page(
+            612, 792, "A line of text on every page", pages=10_001
         ),
         "tiff-3-frames": lambda: hostile.tiff_of_words(["FIRST", "SECOND", "THIRD"]),
         "zip-bomb": lambda: hostile.zip_bomb(64),
@@ -80,13 +80,13 @@ FILE_CASES = [
     FileCase("png-50000x50000", "bomb.png", "png-50000", 413, "image_too_large"),
     FileCase("png-header-2^31-a-side", "huge.png", "png-header-2^31", 413, "image_too_large"),
     FileCase("pdf-page-1e9-points", "wide.pdf", "pdf-1e9pt", 413, "page_too_large"),
-    FileCase("pdf-1001-pages", "long.pdf", "pdf-1001-pages", 413, "too_many_pages"),
+    FileCase("pdf-10001-pages", "long.pdf", "pdf-10001-pages", 413, "too_many_pages"),
     # Huge but allowed: rendered at a resolution that fits the budget, and converted.
     FileCase("pdf-page-3000-points", "big.pdf", "pdf-3000pt", ACCEPTED),
     FileCase("pdf-page-14400-points", "largest.pdf", "pdf-14400pt", ACCEPTED),
     FileCase("pdf-page-a-sliver", "sliver.pdf", "pdf-sliver", ACCEPTED),
     FileCase(
-        "pdf-1001-pages-2-asked", "l.pdf", "pdf-1001-pages", ACCEPTED, fields={"pages": "2-3"}
+        "pdf-10001-pages-2-asked", "l.pdf", "pdf-10001-pages", ACCEPTED, fields={"pages": "2-3"}
     ),
     FileCase("tiff-frame-2-of-3", "frames.tif", "tiff-3-frames", ACCEPTED, fields={"pages": "2"}),
     FileCase(

@@ -21,6 +21,7 @@ from documents.engines.base import (
     WrongPassword,
 )
 from documents.engines.mistral import MistralEngine
+from fakes.long_documents import numbered_pdf, page_marker
 from fakes.mistral_server import FakeMistralServer
 from tests.conftest import FIXTURES
 
@@ -259,3 +260,61 @@ def _closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+# --- The API's limits: 1,000 pages and 50 MB a request ------------------------------------------
+
+
+def long_pdf(tmp_path: Path, pages: int, padding: int = 0) -> Path:
+    path = tmp_path / "long.pdf"
+    path.write_bytes(numbered_pdf(pages, padding=padding))
+    return path
+
+
+def in_order(result, numbers) -> bool:
+    """Every page of `numbers` (1-based) came back as itself, in that order."""
+    return [page.index for page in result.pages] == [n - 1 for n in numbers] and all(
+        page_marker(n) in page.markdown for page, n in zip(result.pages, numbers, strict=True)
+    )
+
+
+def test_the_fake_refuses_a_document_of_more_than_1000_pages_as_the_api_does(
+    engine, server, tmp_path
+):
+    engine.request_page_limit = 10_000  # an engine that would send it whole
+    with pytest.raises(UnreadableDocument, match="1001 pages, which exceeds the maximum of 1000"):
+        engine.convert(long_pdf(tmp_path, 1001), PDF, ConversionOptions(pages=(1, 2)))
+
+
+def test_the_fake_refuses_a_request_of_more_than_its_bytes_as_the_api_does(
+    engine, server, tmp_path
+):
+    server.max_bytes = 100_000
+    with pytest.raises(UnreadableDocument, match="exceeds the maximum of 100000 bytes"):
+        engine.convert(long_pdf(tmp_path, 4, padding=40_000), PDF, ALL_PAGES)
+
+
+def test_a_pdf_of_1200_pages_is_sent_in_requests_of_at_most_1000(engine, server, tmp_path):
+    result = engine.convert(long_pdf(tmp_path, 1200), PDF, ALL_PAGES)
+    assert in_order(result, range(1, 1201))
+    assert [len(request.json.get("pages") or []) for request in server.requests_to("ocr")] == [
+        0,
+        0,
+    ], "each piece is a PDF of its own pages, read whole"
+
+
+def test_a_pdf_past_the_byte_limit_is_sent_in_pieces_within_it(engine, server, tmp_path):
+    server.max_bytes = engine.request_byte_limit = 300_000
+    path = long_pdf(tmp_path, 12, padding=60_000)  # about 720 KB
+    result = engine.convert(path, PDF, ALL_PAGES)
+    assert in_order(result, range(1, 13))
+    assert len(server.requests_to("ocr")) >= 2, "the fake took every one"
+    chosen = engine.convert(path, PDF, ConversionOptions(pages=(2, 3, 11)))
+    assert in_order(chosen, (2, 3, 11))
+
+
+def test_a_page_past_the_byte_limit_alone_cannot_be_sent(engine, server, tmp_path):
+    engine.request_byte_limit = 50_000
+    with pytest.raises(UnreadableDocument, match="page 1 alone is"):
+        engine.convert(long_pdf(tmp_path, 2, padding=120_000), PDF, ALL_PAGES)
+    assert server.requests_to("ocr") == []
