@@ -158,6 +158,8 @@ def test_api_and_workers_run_in_containers_of_their_own(container):
 def test_when_one_side_dies_the_other_is_stopped_and_the_exit_code_says_so(container):
     ilios = container()
     wait_until(ilios.healthy, timeout=START_SECONDS, interval=0.2)
+    # The API may answer before the workers have started (and can log their stop).
+    wait_until(lambda: "started (pid" in ilios.log.read_text(), timeout=START_SECONDS)
     gunicorn = next(
         int(stat.parent.name)
         for stat in Path("/proc").glob("[0-9]*/stat")

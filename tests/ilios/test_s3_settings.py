@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from tests.conftest import REPO, free_port, wait_until
-from tests.s3 import BUCKET, CREDENTIALS, bucket_at, start_moto
+from tests.s3 import BUCKET, CREDENTIALS, start_moto
 
 SHOW_STORAGE = (
     "import json; from django.conf import settings; "
@@ -73,11 +73,14 @@ def moto_endpoint():
 
 
 SECRET = "moto-takes-any-secret-never-log-it"
+# Never created: moto's buckets are shared by every server in a test process, so deleting the
+# test bucket would fail while other tests' objects are in it, and pull it from under them.
+MISSING_BUCKET = "ilios-never-created"
 
 
-def bucket_settings(endpoint: str) -> dict:
+def bucket_settings(endpoint: str, bucket: str = BUCKET) -> dict:
     return {
-        "S3_BUCKET": BUCKET,
+        "S3_BUCKET": bucket,
         "AWS_ENDPOINT_URL_S3": endpoint,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": SECRET,
@@ -89,17 +92,16 @@ def test_the_api_starts_with_a_loud_warning_when_the_bucket_cannot_be_reached(
     tmp_path, moto_endpoint, fault
 ):
     if fault == "missing bucket":
-        bucket_at(moto_endpoint).delete()
-        endpoint = moto_endpoint
+        endpoint, bucket = moto_endpoint, MISSING_BUCKET
     else:
-        endpoint = f"http://127.0.0.1:{free_port()}"  # nothing listens there
-    started = python("import ilios.wsgi", tmp_path, **bucket_settings(endpoint))
+        endpoint, bucket = f"http://127.0.0.1:{free_port()}", BUCKET  # nothing listens there
+    started = python("import ilios.wsgi", tmp_path, **bucket_settings(endpoint, bucket))
 
     assert started.returncode == 0, started.stderr
     warning = next(line for line in started.stderr.splitlines() if "STORAGE" in line)
     assert "WARNING" in warning
     assert (
-        f"STORAGE UNAVAILABLE at start-up: originals cannot be stored in bucket '{BUCKET}' "
+        f"STORAGE UNAVAILABLE at start-up: originals cannot be stored in bucket '{bucket}' "
         f"at {endpoint}"
     ) in warning
     assert "/health answers 503" in warning
@@ -115,8 +117,7 @@ def test_a_reachable_bucket_starts_quietly(tmp_path, moto_endpoint):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.slow
 def test_the_workers_start_with_the_same_warning(tmp_path, moto_endpoint, workers):
-    bucket_at(moto_endpoint).delete()
     log = tmp_path / "workers.log"
-    running = workers(log=log, **bucket_settings(moto_endpoint))
+    running = workers(log=log, **bucket_settings(moto_endpoint, MISSING_BUCKET))
     wait_until(lambda: "STORAGE UNAVAILABLE at start-up" in log.read_text(), timeout=60)
     assert running.process.poll() is None, "a warning, not a crash"
