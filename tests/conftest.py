@@ -132,6 +132,23 @@ def workers():
 # --- A live API: gunicorn as `make run` starts it ----------------------------------------------
 
 
+def with_real_settings(*args: str, timeout: float = 60, **env) -> subprocess.CompletedProcess:
+    """`python ARGS` in a fresh process on the real settings (ilios.settings), not the tests',
+    with these variables on top of this process's: how start-up itself is tested."""
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "ilios.settings",
+            **{name: str(value) for name, value in env.items()},
+        },
+        timeout=timeout,
+    )
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -1,15 +1,12 @@
 """Usage and billing: exact money, per key, per period."""
 
-import os
-import subprocess
-import sys
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
 from ilios.models import ApiKey, hash_key
-from tests.conftest import REPO, fixture_upload
+from tests.conftest import fixture_upload, with_real_settings
 from tests.states import billed
 
 pytestmark = pytest.mark.django_db
@@ -91,23 +88,12 @@ def test_a_converted_document_is_billed_to_its_key(api):
 
 
 def test_local_conversions_are_billed_at_local_price_per_page(api, settings, tmp_path):
-    shown = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import django; django.setup(); from django.conf import settings; "
-            "print(settings.ENGINES['local']['PRICE_PER_PAGE'])",
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        env={
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "ilios.settings",
-            "DATA_DIR": str(tmp_path),
-            "LOCAL_PRICE_PER_PAGE": "0.002",
-        },
-        timeout=60,
+    shown = with_real_settings(
+        "-c",
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.ENGINES['local']['PRICE_PER_PAGE'])",
+        DATA_DIR=tmp_path,
+        LOCAL_PRICE_PER_PAGE="0.002",
     )
     assert shown.stdout.strip() == "0.002", shown.stderr
     settings.ENGINES = {

@@ -6,18 +6,11 @@ import sys
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, with_real_settings
 
 
 def start(**env) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "manage.py", "check"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "ilios.settings", **env},
-        timeout=60,
-    )
+    return with_real_settings("manage.py", "check", **env)
 
 
 @pytest.mark.parametrize(

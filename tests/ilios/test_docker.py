@@ -1,30 +1,16 @@
 """Nothing secret is made while an image is built, and nothing secret is copied into it."""
 
 import fnmatch
-import os
 import stat
 import subprocess
-import sys
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, with_real_settings
 
 
 def manage(*args: str, data_dir) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        env={
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "ilios.settings",
-            "DATA_DIR": str(data_dir),
-            "SECRET_KEY": "",
-        },
-        timeout=120,
-    )
+    return with_real_settings("manage.py", *args, timeout=120, DATA_DIR=data_dir, SECRET_KEY="")
 
 
 def test_the_image_build_step_creates_no_secret_key(tmp_path):

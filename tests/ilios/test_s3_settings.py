@@ -4,13 +4,11 @@ cannot be reached said out loud at start-up, without stopping it."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 
 import pytest
 
-from tests.conftest import REPO, free_port, wait_until
+from tests.conftest import free_port, wait_until, with_real_settings
 from tests.s3 import BUCKET, CREDENTIALS, start_moto
 
 SHOW_STORAGE = (
@@ -21,20 +19,8 @@ SHOW_STORAGE = (
 
 def python(code: str, data_dir, **env) -> subprocess.CompletedProcess:
     """`code` in a fresh process with the image's settings and these variables."""
-    return subprocess.run(
-        [sys.executable, "-c", f"import django; django.setup(); {code}"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        env={
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "ilios.settings",
-            "DATA_DIR": str(data_dir),
-            "DATABASE_URL": "",
-            **env,
-        },
-        timeout=60,
-    )
+    code = f"import django; django.setup(); {code}"
+    return with_real_settings("-c", code, DATA_DIR=data_dir, DATABASE_URL="", **env)
 
 
 def storage_with(data_dir, **env) -> dict:
