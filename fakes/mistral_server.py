@@ -52,10 +52,14 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 from PIL import Image, UnidentifiedImageError
 
+# PDFium is not thread-safe, and the server answers in many threads. In the tests it shares its
+# process with Ilios, whose engines call PDFium while the fake parses their requests: one lock
+# for both, Ilios's own, or the two corrupt each other's documents.
+from documents.pdfium import lock as PDFIUM_LOCK
+
 RENDER_DPI = 200
 MAX_PAGES = 1000
 MAX_BYTES = 50 * 2**20
-_PDFIUM_LOCK = threading.Lock()  # PDFium is not thread-safe; the server answers in many threads
 
 ROUTES = (
     ("POST", re.compile(r"^/v1/ocr$"), "ocr"),
@@ -619,7 +623,7 @@ def _render_pages(content: bytes, pages: Any, max_pages: int) -> list[dict[str, 
 
 
 def _render_pdf(content: bytes, pages: Any, max_pages: int) -> list[dict[str, Any]]:
-    with _PDFIUM_LOCK:
+    with PDFIUM_LOCK:
         try:
             document = pdfium.PdfDocument(content)
         except pdfium.PdfiumError as exc:
