@@ -125,6 +125,7 @@ def time_to_markdown(pdf: bytes, pages: int, engine: str, fanout_pages: int) -> 
             pages_text=None,
             retention_days=1,
             priority=5,
+            use_cache=False,  # the same bytes run twice: the second must convert, not reuse
         )
     finally:
         upload.close()
