@@ -70,9 +70,12 @@ class Document(models.Model):
     webhook_url = models.CharField(
         max_length=2000, blank=True, help_text="Where its completion or failure is announced."
     )
+    # A default in the database too: API hosts still on the previous release insert documents
+    # without the column while a rolling upgrade migrates (and so does bench.frontdoor's baseline).
     cache_key = models.CharField(
         max_length=64,
         blank=True,
+        db_default="",
         help_text="What its conversion depends on (documents.cache): bytes, engine, options.",
     )
 

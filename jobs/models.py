@@ -76,7 +76,10 @@ class Job(models.Model):
     parts_left = models.IntegerField(
         null=True, blank=True, help_text="A fanned-out job's parts not yet converted."
     )
-    pages_done = models.IntegerField(default=0, help_text="Pages its converted parts hold.")
+    # db_default: hosts still on the previous release insert jobs without it (rolling upgrades).
+    pages_done = models.IntegerField(
+        default=0, db_default=0, help_text="Pages its converted parts hold."
+    )
 
     class Meta:
         ordering = ["-id"]
