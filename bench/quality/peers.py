@@ -88,6 +88,13 @@ elif converter == "pdftext":
         return plain_text_output(str(path)), None
 
 elif converter.startswith("ilios"):
+    import os
+
+    import django
+
+    # The engine reads its caps from the settings (documents.limits), as in the product.
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+    django.setup()
     from documents.engines.base import ConversionOptions
     from documents.engines.local import LocalEngine, pdf
 

@@ -22,6 +22,11 @@ from pathlib import Path
 # The local engine as the Docker image ships it: Tesseract, where installed, reads what the
 # bundled recognizer cannot, in the languages the image configures (Dockerfile, OCR_LANGUAGES).
 os.environ.setdefault("OCR_LANGUAGES", "eng+deu+fra+spa+ita+por+nld+heb+ell+grc+hin+ara+rus")
+# The engine reads its caps from the settings (documents.limits), as in the product.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+import django  # noqa: E402
+
+django.setup()
 
 from bench import common  # noqa: E402
 from documents.engines.base import ConversionOptions  # noqa: E402
