@@ -49,16 +49,32 @@ class Line:
         self.refresh()
 
     def refresh(self) -> None:
+        """Box, text, size (weighted by characters) and boldness (most characters) of the words,
+        in one pass: layout builds a Line for every line and cell of every page."""
         words = self.words
-        self.x0 = min(w.x0 for w in words)
-        self.x1 = max(w.x1 for w in words)
-        self.top = min(w.top for w in words)
-        self.bottom = max(w.bottom for w in words)
+        first = words[0]
+        x0, top, x1, bottom = first.x0, first.top, first.x1, first.bottom
+        total = bold = 0
+        weighted = 0.0
+        for word in words:
+            if word.x0 < x0:
+                x0 = word.x0
+            if word.top < top:
+                top = word.top
+            if word.x1 > x1:
+                x1 = word.x1
+            if word.bottom > bottom:
+                bottom = word.bottom
+            n = len(word.text)
+            total += n
+            weighted += word.size * n
+            if word.bold:
+                bold += n
+        self.x0, self.top, self.x1, self.bottom = x0, top, x1, bottom
         self.text = join_words(words)
-        weights = [len(w.text) for w in words]
-        total = sum(weights) or 1
-        self.size = sum(w.size * n for w, n in zip(words, weights, strict=True)) / total
-        self.bold = sum(n for w, n in zip(words, weights, strict=True) if w.bold) > total / 2
+        total = total or 1
+        self.size = weighted / total
+        self.bold = bold > total / 2
 
     @property
     def height(self) -> float:

@@ -11,25 +11,31 @@ CELL_GAP_EM = 1.2
 def group_lines(words: list[Word]) -> list[Line]:
     """Words whose vertical middles fall inside one another's extent form a line, left to right."""
     lines: list[list[Word]] = []
-    tops: list[float] = []
-    bottoms: list[float] = []
-    for word in sorted(words, key=lambda w: (w.middle, w.x0)):
+    top = bottom = middles = 0.0
+    for word in sorted(words, key=_middle_then_left):
+        middle = (word.top + word.bottom) / 2
         if lines:
-            limit = min(bottoms[-1], tops[-1] + (bottoms[-1] - tops[-1]) * 0.8)
-            if tops[-1] <= word.middle <= limit or abs(word.middle - _mid(lines[-1])) < 0.3 * (
-                word.height
+            current = lines[-1]
+            limit = min(bottom, top + (bottom - top) * 0.8)
+            if top <= middle <= limit or abs(middle - middles / len(current)) < 0.3 * (
+                word.bottom - word.top
             ):
-                lines[-1].append(word)
-                bottoms[-1] = max(bottoms[-1], word.bottom)
+                current.append(word)
+                middles += middle
+                if word.bottom > bottom:
+                    bottom = word.bottom
                 continue
         lines.append([word])
-        tops.append(word.top)
-        bottoms.append(word.bottom)
-    return [Line(sorted(ws, key=lambda w: w.x0)) for ws in lines]
+        top, bottom, middles = word.top, word.bottom, middle
+    return [Line(sorted(ws, key=_left)) for ws in lines]
 
 
-def _mid(words: list[Word]) -> float:
-    return sum(w.middle for w in words) / len(words)
+def _left(word: Word) -> float:
+    return word.x0
+
+
+def _middle_then_left(word: Word) -> tuple[float, float]:
+    return (word.top + word.bottom) / 2, word.x0
 
 
 def split_line(line: Line, gap_em: float) -> list[Line]:

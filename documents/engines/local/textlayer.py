@@ -368,7 +368,7 @@ def _logical_order(text: str) -> str:
     content order ran left to right is stored visually and reads backwards unless reversed (marks
     then precede their base letter, so reversing character by character restores them too).
     """
-    if not any(unicodedata.bidirectional(ch) in RTL_BIDI for ch in text):
+    if text.isascii() or not any(unicodedata.bidirectional(ch) in RTL_BIDI for ch in text):
         return text
     return text[::-1]
 
