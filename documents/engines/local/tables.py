@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import statistics
 from dataclasses import dataclass, field
 
 import cv2
@@ -176,7 +177,9 @@ def _connected(rules: list[Rule]) -> list[list[Rule]]:
     Drawings can bring thousands of short strokes to a page, so pairs are never compared:
     strokes are painted, widened by SNAP, on a half-point raster whose connected components are
     the touching groups; horizontal strokes of the same extent are then bucketed by extent and
-    joined to their vertical neighbours (see `_stacked`).
+    joined to their vertical neighbours (see `_stacked`). Strokes whose painted rows neither
+    overlap nor touch cannot touch, so each run of rows is painted on a raster of its own: a
+    page's header rule and a table far below it cost two small rasters, not the page's.
     """
     if not rules:
         return []
@@ -185,18 +188,34 @@ def _connected(rules: list[Rule]) -> list[list[Rule]]:
     width = max(r.x1 for r in rules) - left + SNAP
     height = max(r.bottom for r in rules) - top + SNAP
     scale = min(RASTER_PER_POINT, RASTER_MAX_SIDE / max(width, height, 1.0))
-    canvas = np.zeros((math.ceil(height * scale) + 2, math.ceil(width * scale) + 2), np.uint8)
     half = SNAP / 2
-    anchors = []
-    for rule in rules:
-        x0 = math.floor((rule.x0 - half - left) * scale)
-        x1 = math.ceil((rule.x1 + half - left) * scale)
-        y0 = math.floor((rule.top - half - top) * scale)
-        y1 = math.ceil((rule.bottom + half - top) * scale)
-        canvas[y0:y1, x0:x1] = 1
-        anchors.append((int((rule.top - top) * scale), int((rule.x0 - left) * scale)))
-    _count, labels = cv2.connectedComponents(canvas, connectivity=4)
-    label_of = [int(labels[y, x]) for y, x in anchors]
+    painted = [
+        (
+            math.floor((rule.top - half - top) * scale),
+            math.ceil((rule.bottom + half - top) * scale),
+            math.floor((rule.x0 - half - left) * scale),
+            math.ceil((rule.x1 + half - left) * scale),
+        )
+        for rule in rules
+    ]
+    label_of = [0] * len(rules)
+    labels_used = 0
+    for run in _row_runs(painted):
+        row0 = min(painted[i][0] for i in run)
+        col0 = min(painted[i][2] for i in run)
+        canvas = np.zeros(
+            (max(painted[i][1] for i in run) - row0, max(painted[i][3] for i in run) - col0),
+            np.uint8,
+        )
+        for i in run:
+            y0, y1, x0, x1 = painted[i]
+            canvas[y0 - row0 : y1 - row0, x0 - col0 : x1 - col0] = 1
+        count, labels = cv2.connectedComponents(canvas, connectivity=4)
+        for i in run:
+            row = int((rules[i].top - top) * scale) - row0
+            column = int((rules[i].x0 - left) * scale) - col0
+            label_of[i] = labels_used + int(labels[row, column])
+        labels_used += count
 
     parent: dict[int, int] = {}
 
@@ -229,6 +248,21 @@ def _connected(rules: list[Rule]) -> list[list[Rule]]:
     for i, rule in enumerate(rules):
         groups.setdefault(find(label_of[i]), []).append(rule)
     return [g for g in groups.values() if len(g) >= 2]
+
+
+def _row_runs(painted: list[tuple[int, int, int, int]]) -> list[list[int]]:
+    """Indices of painted boxes (first row, row past the last, ...) in runs of overlapping or
+    adjacent rows."""
+    runs: list[list[int]] = []
+    reach = 0
+    for i in sorted(range(len(painted)), key=lambda i: painted[i][0]):
+        if runs and painted[i][0] <= reach:
+            runs[-1].append(i)
+            reach = max(reach, painted[i][1])
+        else:
+            runs.append([i])
+            reach = painted[i][1]
+    return runs
 
 
 def _stacked(a: Rule, b: Rule) -> bool:
@@ -267,7 +301,7 @@ def whitespace_separators(lines: list[Line]) -> list[float]:
         coverage[int(word.x1) - left] -= 1
     coverage = np.cumsum(coverage)
     allowed = len(lines) // 10
-    size = float(np.median([w.size for w in words]))
+    size = statistics.median(w.size for w in words)
     free = coverage <= allowed
     separators: list[float] = []
     start = None
