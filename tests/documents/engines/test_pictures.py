@@ -3,8 +3,10 @@ when it is made of them, so conversion stays close to the speed of its text laye
 
 from __future__ import annotations
 
+import numpy as np
+
 from documents.engines.base import ConversionOptions
-from documents.engines.local import LocalEngine
+from documents.engines.local import LocalEngine, ocr
 
 from .made import PdfMaker, flat, text_picture, word_recall
 
@@ -54,3 +56,17 @@ def test_a_picture_repeated_on_every_page_is_read_on_every_page(tmp_path):
     markdown = convert(tmp_path, [[(picture, 72.0, 120.0, 450.0)]] * 8)
 
     assert all(word_recall(" ".join(NOTICE), page) >= 0.95 for page in markdown)
+
+
+def test_a_picture_seen_before_in_the_document_is_not_read_again():
+    picture = np.ascontiguousarray(
+        np.asarray(text_picture(NOTICE, FONT).convert("RGB"))[:, :, ::-1]
+    )
+    budget = ocr.PictureBudget(100_000)
+    first = ocr.read_picture(picture, budget)
+    left = budget.columns
+
+    again = ocr.read_picture(picture.copy(), budget)
+
+    assert [line.text for line in again] == [line.text for line in first]
+    assert budget.columns == left
