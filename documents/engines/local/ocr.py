@@ -39,6 +39,8 @@ DET_MIN_SIDE = 96
 DET_MULTIPLE = 32
 FIGURE_DET_MAX_SIDE = 480
 FIGURE_MIN_TEXT_SHARE = 0.1
+PAPER_MIN_SHARE = 0.5
+PAPER_TONE_RANGE = 16
 REC_HEIGHT = 48
 LARGER_TYPE = 1.3
 READS_WELL = 0.9
@@ -183,13 +185,15 @@ def read_picture(image: np.ndarray, budget: PictureBudget | None) -> list[OcrLin
     text covers less than `FIGURE_MIN_TEXT_SHARE` of it is left alone (pictures of text run at
     40-60 %, a labelled diagram at about 3 %). Lines in larger type are recognized first, then
     the others top down, while the budget lasts; a picture seen before in the document costs
-    nothing.
+    nothing, and neither does a photograph (see `_one_tone_share`).
     """
     image = _limit_size(image)
     scaled = _scaled(image, DET_MAX_SIDE if budget is None else FIGURE_DET_MAX_SIDE)
     key = hashlib.blake2b(repr(scaled.shape).encode() + scaled.tobytes(), digest_size=16).digest()
     if budget is None:
         budget = PictureBudget(float("inf"))
+    elif key not in budget.seen and _one_tone_share(scaled) < PAPER_MIN_SHARE:
+        budget.seen[key] = []
     if key in budget.seen:
         return budget.seen[key]
     if budget.columns <= 0:
@@ -214,6 +218,21 @@ def read_picture(image: np.ndarray, budget: PictureBudget | None) -> list[OcrLin
                     lines.append(_line(boxes[index], text, score, details))
     budget.seen[key] = lines
     return lines
+
+
+def _one_tone_share(image: np.ndarray) -> float:
+    """Share of the pixels within `PAPER_TONE_RANGE` grey levels of the most common one.
+
+    Text is set on a ground of one tone (paper, a banner, a dark screen): the pictures of text
+    in federal-register measure 0.75-0.84 on the detector's copy, while a photograph or a shaded
+    rendering has no such ground (0.37 for GeoTopo's shaded sphere with a few letters on it).
+    Telling them apart costs a histogram, against the detector's 50-100 ms finding no text.
+    """
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    counts = np.bincount(grey.ravel(), minlength=256)
+    tone = int(counts.argmax())
+    near = counts[max(tone - PAPER_TONE_RANGE, 0) : tone + PAPER_TONE_RANGE + 1].sum()
+    return float(near) / grey.size
 
 
 def _larger_type_first(boxes) -> list[int]:

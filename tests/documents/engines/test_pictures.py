@@ -3,6 +3,7 @@ when it is made of them, so conversion stays close to the speed of its text laye
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from documents.engines.base import ConversionOptions
@@ -70,3 +71,12 @@ def test_a_picture_seen_before_in_the_document_is_not_read_again():
 
     assert [line.text for line in again] == [line.text for line in first]
     assert budget.columns == left
+
+
+def test_a_photograph_costs_no_detection_and_no_recognition():
+    blotches = np.random.default_rng(14).integers(0, 256, (60, 80, 3), dtype=np.uint8)
+    photo = cv2.resize(blotches, (800, 600), interpolation=cv2.INTER_CUBIC)
+    budget = ocr.PictureBudget(100_000)
+
+    assert ocr.read_picture(photo, budget) == []
+    assert budget.columns == 100_000
