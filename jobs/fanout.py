@@ -34,7 +34,8 @@ process, or host, takes the next instead of it waiting in the first one's thread
 from __future__ import annotations
 
 from django.conf import settings
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db import connection
+from django.db.models import F, QuerySet
 
 from documents.engines.base import ConversionResult, Page, page_range_text
 from documents.models import Document
@@ -86,13 +87,29 @@ def _one_part_engines() -> list[str]:
 
 def spread(ready: QuerySet, worker_id: int) -> QuerySet:
     """The ready jobs, less the parts of documents this worker already converts a part of
-    when their engine converts one page at a time in a process."""
-    running_here = Job.objects.filter(
-        parent_id=OuterRef("parent_id"), status=Job.Status.PROCESSING, worker_id=worker_id
-    )
-    return ready.filter(
-        Q(parent=None) | ~Q(document__engine__in=_one_part_engines()) | ~Exists(running_here)
-    )
+    when their engine converts one page at a time in a process.
+
+    Those documents are read first, in a plain query: as a subquery of the claim's, the ORM
+    spent longer building the condition on every claim than the rest of the claim took.
+    """
+    engines = _one_part_engines()
+    running_here = _parents_running_one_part(worker_id, engines) if engines else []
+    return ready.exclude(parent_id__in=running_here) if running_here else ready
+
+
+def _parents_running_one_part(worker_id: int, engines: list[str]) -> list[int]:
+    """The waiting parents of the parts this worker converts with one of these engines (a
+    document's parts share its row, so its engine)."""
+    quote = connection.ops.quote_name
+    job, document = quote(Job._meta.db_table), quote(Document._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT DISTINCT j.parent_id FROM {job} j JOIN {document} d ON d.id = j.document_id"
+            f" WHERE j.worker_id = %s AND j.status = %s AND j.parent_id IS NOT NULL"
+            f" AND d.engine IN ({', '.join(['%s'] * len(engines))})",
+            [worker_id, Job.Status.PROCESSING, *engines],
+        )
+        return [parent_id for (parent_id,) in cursor.fetchall()]
 
 
 def one_part_each(jobs: list[Job]) -> list[Job]:

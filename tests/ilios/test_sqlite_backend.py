@@ -1,11 +1,14 @@
 """The SQLite backend's BEGIN: it waits for another writer's transaction, then starts; it gives
-up with SQLite's own error once the connection's timeout has passed."""
+up with SQLite's own error once the connection's timeout has passed. The threads of a process
+take turns on a lock of their own, and every transaction of every thread and process commits."""
 
+import os
 import sqlite3
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import OperationalError, connection, transaction
+from django.db import OperationalError, connection, connections, transaction
 
 from ilios.models import ApiKey
 
@@ -57,3 +60,94 @@ def test_it_fails_as_sqlite_does_once_the_timeout_has_passed(other_writer, short
     with pytest.raises(OperationalError, match="database is locked"), transaction.atomic():
         pass
     assert busy_timeout_ms() == 50, "plain statements keep the connection's busy timeout"
+
+
+def add_one(key_id: int) -> None:
+    """Read, then write one more: two of these interleaved would lose an update."""
+    with transaction.atomic():
+        key = ApiKey.objects.get(id=key_id)
+        key.name = str(int(key.name) + 1)
+        key.save(update_fields=["name"])
+
+
+def add_in_threads(key_id: int, threads: int, each: int) -> None:
+    def run():
+        try:
+            for _ in range(each):
+                add_one(key_id)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(threads) as pool:
+        for future in [pool.submit(run) for _ in range(threads)]:
+            future.result()
+
+
+def test_every_transaction_of_every_thread_and_process_commits_once():
+    key, _ = ApiKey.generate("0")
+    connections.close_all()  # the children open their own
+    children = []
+    for _ in range(2):
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                add_in_threads(key.id, threads=8, each=25)
+                code = 0
+            finally:
+                os._exit(code)
+        children.append(pid)
+    add_in_threads(key.id, threads=8, each=25)
+    for pid in children:
+        assert os.waitpid(pid, 0)[1] == 0, "a child's transaction failed"
+    assert ApiKey.objects.get(id=key.id).name == str(3 * 8 * 25)
+
+
+def test_a_thread_waits_for_its_process_neighbour_to_commit():
+    connection.ensure_connection()
+    inside, release = threading.Event(), threading.Event()
+
+    def hold():
+        try:
+            with transaction.atomic():
+                ApiKey.generate("first")
+                inside.set()
+                release.wait(5)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    inside.wait(5)
+    threading.Timer(0.2, release.set).start()
+    with transaction.atomic():
+        assert release.is_set(), "the transaction began only after the neighbour's ended"
+        assert ApiKey.objects.filter(name="first").exists()
+        ApiKey.generate("second")
+    holder.join()
+
+
+def test_waiting_for_a_neighbour_fails_as_sqlite_does_once_the_timeout_has_passed(
+    short_timeout,
+):
+    inside, release = threading.Event(), threading.Event()
+
+    def hold():
+        try:
+            with transaction.atomic():
+                inside.set()
+                release.wait(5)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    inside.wait(5)
+    try:
+        with pytest.raises(OperationalError, match="database is locked"), transaction.atomic():
+            pass
+    finally:
+        release.set()
+        holder.join()
+    with transaction.atomic():
+        ApiKey.generate("once the neighbour has committed")
