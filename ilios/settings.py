@@ -272,10 +272,6 @@ OCR_LANGUAGES = config.text("OCR_LANGUAGES", "eng")
 # --- Queue and workers ------------------------------------------------------------------------
 WORKER_COUNT = config.integer("WORKER_COUNT", 2, minimum=1, maximum=64)
 MAX_CONCURRENT_JOBS = config.integer("MAX_CONCURRENT_JOBS", 4, minimum=1, maximum=256)
-# How much lower the worker processes' CPU priority is than the process that starts them (the
-# `nice` increment): on a host that also serves the API, a request is never queued behind
-# converting threads for a core. 0 keeps them level.
-WORKER_NICE = config.integer("WORKER_NICE", 10, minimum=0, maximum=19)
 JOB_TIMEOUT = config.number("JOB_TIMEOUT", 600, minimum=1)
 SHUTDOWN_GRACE = config.number("SHUTDOWN_GRACE", 30, minimum=0)
 HEARTBEAT_INTERVAL = config.number("HEARTBEAT_INTERVAL", 5, minimum=0.1)

@@ -79,14 +79,6 @@ def live_workers() -> list[Worker]:
     return list(Worker.objects.filter(status=Worker.Status.ACTIVE))
 
 
-@pytest.mark.parametrize("nice", [0, 7])
-def test_worker_processes_run_worker_nice_steps_below_their_starter(workers, nice):
-    workers(processes=2, concurrency=1, WORKER_NICE=nice)
-    started = wait_until(lambda: len(live_workers()) == 2 and live_workers())
-    ours = os.getpriority(os.PRIO_PROCESS, 0)
-    assert [os.getpriority(os.PRIO_PROCESS, w.pid) for w in started] == [ours + nice] * 2
-
-
 def test_a_worker_process_that_dies_is_replaced(make_document, workers):
     workers(processes=1, concurrency=1)
     [first] = wait_until(live_workers)

@@ -107,7 +107,6 @@ class Supervisor:
     def run(self) -> None:
         signal.signal(signal.SIGTERM, self.on_signal)
         signal.signal(signal.SIGINT, self.on_signal)
-        os.nice(settings.WORKER_NICE)  # the children it forks inherit it
         # A database no process can open (a wrong DB_ENCRYPTION_KEY) stops start-up here, once,
         # rather than every child as it is restarted; an outage the children wait out.
         with contextlib.suppress(DatabaseError):
