@@ -37,21 +37,22 @@ def wanted(options: ConversionOptions, requested: bool) -> bool:
 def find(api_key, cache_keys: Collection[str]) -> dict[str, Document]:
     """The newest completed document of this API key (None: keyless) for each of the keys.
 
-    Two queries whatever the number of keys (a batch asks for all its files at once), and only
-    the chosen documents' content is read: every re-run is itself a completed document under
-    the same key, so a file resubmitted daily has many.
+    One query for each key, each the last entry of an index (`documents_cache_newest_idx`), and
+    only the chosen documents' content is read: every re-run is itself a completed document
+    under the same key, so a file resubmitted daily has thousands.
     """
-    if not cache_keys:
-        return {}
-    newest = dict(
-        Document.objects.filter(
-            api_key=api_key, cache_key__in=set(cache_keys), status=Document.Status.COMPLETED
+    found = {}
+    for cache_key in set(cache_keys):
+        newest = (
+            Document.objects.filter(
+                api_key=api_key, cache_key=cache_key, status=Document.Status.COMPLETED
+            )
+            .order_by("-id")
+            .first()
         )
-        .order_by("id")
-        .values_list("cache_key", "id")
-    )
-    chosen = Document.objects.filter(id__in=newest.values(), status=Document.Status.COMPLETED)
-    return {document.cache_key: document for document in chosen}
+        if newest is not None:
+            found[cache_key] = newest
+    return found
 
 
 def metadata_for(document: Document, source: Document) -> dict:
