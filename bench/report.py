@@ -51,6 +51,15 @@ def bars(results: dict) -> list[dict]:
                 lambda v: v >= 3000,
                 "jobs/s",
             )
+    encrypted = results.get("encrypted_queue") or {}
+    if "ratio" in encrypted:
+        bar(
+            "queue on SQLCipher (DB_ENCRYPTION_KEY): within 15 % of plain SQLite",
+            encrypted["ratio"],
+            "≥ 0.85×",
+            lambda v: v >= 0.85,
+            "×",
+        )
     fanout = results.get("fanout") or {}
     if "speedup" in fanout:
         bar(
@@ -251,6 +260,15 @@ def table(results: dict) -> str:
         "| figure | value | bar | met |",
         "| --- | --- | --- | --- |",
     ]
+    encrypted = results.get("encrypted_queue") or {}
+    if "ratio" in encrypted:
+        pairs = encrypted["pairs"]
+        lines.append(
+            f"| queue on SQLCipher ÷ plain SQLite (2 × 16, {len(pairs)} alternating pairs) | "
+            f"{_fmt(encrypted['ratio'], 2)}× (pairs {min(p['ratio'] for p in pairs):.2f}–"
+            f"{max(p['ratio'] for p in pairs):.2f}) | ≥ 0.85× | "
+            f"{'yes' if encrypted['ratio'] >= 0.85 else 'no'} |"
+        )
     for db, entry in (results.get("slow_engine") or {}).items():
         if "median" in entry:
             lines.append(

@@ -23,6 +23,7 @@ from bench import common
 PEER_NAMES = {"tasks": "django-tasks", "q2": "django-q2", "procrastinate": "procrastinate"}
 ALL = (
     "queue",
+    "encryption",
     "slow",
     "latency",
     "frontdoor",
@@ -101,6 +102,23 @@ def queue_benchmarks(mode: dict, dbs: list[str]) -> dict:
                 entry["ratio_vs_best_peer"] = round(entry["ilios"]["median"] / max(peers), 2)
             out[key] = entry
     return out
+
+
+def encryption_cost(mode: dict, pairs: int) -> dict:
+    """SQLCipher against plain SQLite in the queue benchmark (2 processes x 16), run in
+    alternating pairs so that a noisy moment on the machine costs both sides alike; the figure
+    is the median of the pairs' ratios."""
+    runs = []
+    for _ in range(pairs):
+        rates = [
+            driver(sys.executable, "ilios_queue", "--db", "sqlite", "--jobs", mode["jobs"], *flag)
+            for flag in ([], ["--encrypted"])
+        ]
+        if any("runs" not in rate for rate in rates):
+            return {"error": next(rate["error"] for rate in rates if "runs" not in rate)}
+        plain, encrypted = (rate["runs"][0]["jobs_per_s"] for rate in rates)
+        runs.append({"plain": plain, "encrypted": encrypted, "ratio": encrypted / plain})
+    return {"ratio": common.summary([run["ratio"] for run in runs])["median"], "pairs": runs}
 
 
 def figure(result: dict, key: str) -> dict:
@@ -197,6 +215,8 @@ def main() -> None:
     started = time.monotonic()
     if "queue" in only:
         results["queue_throughput"] = queue_benchmarks(mode, dbs)
+    if "encryption" in only:
+        results["encrypted_queue"] = encryption_cost(mode, 5 if full else 3)
     if "slow" in only:
         results["slow_engine"] = slow_engine(mode, dbs)
     if "latency" in only:
