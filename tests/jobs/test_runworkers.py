@@ -3,10 +3,12 @@
 import os
 import re
 import signal
+import threading
 
 import pytest
 
 from documents.models import Document
+from jobs.management.commands.runworkers import WorkerProcess
 from jobs.models import Job, Worker
 from tests.conftest import wait_until
 from usage.models import UsageRecord
@@ -54,6 +56,30 @@ def test_sigterm_lets_the_running_job_finish(make_document, workers):
     assert runner.stop() == 0
     assert statuses(document) == ["completed"]
     assert list(Worker.objects.values_list("status", flat=True)) == ["stopped"]
+
+
+def test_a_second_sigterm_inside_the_handling_of_the_first_returns_at_once():
+    """A worker gets SIGTERM twice when its process group is signalled and the supervisor
+    forwards one. Python runs the second handler between two bytecodes of the first, here
+    inside `stopping.set()` while it holds the event's lock: setting it again there hung the
+    worker (seen under `make bench`, until it was killed)."""
+    worker = WorkerProcess(concurrency=1)
+    nested = []
+
+    class SecondSignalInside(threading.Event):
+        def set(self):
+            with self._cond:
+                worker.on_signal(signal.SIGTERM, None)
+                nested.append("returned")
+                super_set = threading.Event.set
+            super_set(self)
+
+    worker.stopping = SecondSignalInside()
+    handler = threading.Thread(target=worker.on_signal, args=(signal.SIGTERM, None), daemon=True)
+    handler.start()
+    handler.join(timeout=5)
+    assert not handler.is_alive(), "the worker hung on its own lock"
+    assert nested == ["returned"] and worker.stopping.is_set()
 
 
 def test_sigterm_past_the_grace_period_gives_the_job_back_unspent(make_document, workers):

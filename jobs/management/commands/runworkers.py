@@ -194,6 +194,7 @@ class WorkerProcess:
         self.seats = threading.BoundedSemaphore(concurrency)
         self.finished: SimpleQueue[tuple[Job, ConversionResult] | None] = SimpleQueue()
         self.stopping = threading.Event()
+        self.signalled = False  # set by on_signal before `stopping`, which it sets only once
         self.lock = threading.Lock()  # guards `held` and `counters`
         self.held: dict[int, Job] = {}  # claimed, outcome not yet recorded
         self.counters = queue.Counters()
@@ -207,9 +208,18 @@ class WorkerProcess:
             Lane(self, Job.Type.MISTRAL_BATCH, MISTRAL_BATCH_SEATS, self.advance_mistral_batch),
         )
 
+    def on_signal(self, signum, frame) -> None:
+        """Sets the flag, once. The handler runs on the main thread between two bytecodes: a
+        second SIGTERM (a process gets two when its group is signalled and the supervisor
+        forwards one) could land inside the first's `stopping.set()`, and setting it again
+        there would wait forever on the lock the first holds."""
+        if not self.signalled:
+            self.signalled = True
+            self.stopping.set()
+
     def run(self) -> int:
-        signal.signal(signal.SIGTERM, lambda *_: self.stopping.set())
-        signal.signal(signal.SIGINT, lambda *_: self.stopping.set())
+        signal.signal(signal.SIGTERM, self.on_signal)
+        signal.signal(signal.SIGINT, self.on_signal)
         self.remove_stale_temp_files()
         self.warm_up()
         if not self.join():
