@@ -103,8 +103,10 @@ def test_every_transaction_of_every_thread_and_process_commits_once():
     assert ApiKey.objects.get(id=key.id).name == str(3 * 8 * 25)
 
 
-def test_a_thread_waits_for_its_process_neighbour_to_commit():
-    connection.ensure_connection()
+@pytest.fixture
+def neighbour():
+    """Another thread of this process, inside a write transaction (in which it adds the key
+    "first") until its `release` is set; started by calling the fixture."""
     inside, release = threading.Event(), threading.Event()
 
     def hold():
@@ -117,37 +119,37 @@ def test_a_thread_waits_for_its_process_neighbour_to_commit():
             connection.close()
 
     holder = threading.Thread(target=hold)
-    holder.start()
-    inside.wait(5)
+
+    def start() -> threading.Thread:
+        holder.start()
+        inside.wait(5)
+        holder.release = release
+        return holder
+
+    yield start
+    release.set()
+    holder.join()
+
+
+def test_a_thread_waits_for_its_process_neighbour_to_commit(neighbour):
+    connection.ensure_connection()
+    release = neighbour().release
     threading.Timer(0.2, release.set).start()
     with transaction.atomic():
         assert release.is_set(), "the transaction began only after the neighbour's ended"
         assert ApiKey.objects.filter(name="first").exists()
         ApiKey.generate("second")
-    holder.join()
 
 
 def test_waiting_for_a_neighbour_fails_as_sqlite_does_once_the_timeout_has_passed(
-    short_timeout,
+    short_timeout, neighbour
 ):
-    inside, release = threading.Event(), threading.Event()
-
-    def hold():
-        try:
-            with transaction.atomic():
-                inside.set()
-                release.wait(5)
-        finally:
-            connection.close()
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    inside.wait(5)
+    holder = neighbour()
     try:
         with pytest.raises(OperationalError, match="database is locked"), transaction.atomic():
             pass
     finally:
-        release.set()
+        holder.release.set()
         holder.join()
     with transaction.atomic():
         ApiKey.generate("once the neighbour has committed")
