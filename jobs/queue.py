@@ -128,9 +128,10 @@ def claim(worker_id: int, limit: int, job_type: str = Job.Type.CONVERT) -> list[
     """Atomically take up to `limit` ready jobs of a type: highest priority first, then oldest.
 
     Four statements whatever `limit` is: make sure the worker is still active, read the jobs
-    (with their documents), mark them taken, mark their documents processing; a fifth when some
-    belong to batches, which are processing from then on. A worker asks for as many as it has
-    free seats.
+    (with their documents), mark them taken, mark their documents processing; one more when
+    an engine converts one part per process (which documents this worker already converts a
+    part of, `fanout.spread`), and one when some belong to batches, which are processing from
+    then on. A worker asks for as many as it has free seats.
 
     A worker that others declared dead claims nothing: cut off from the database for longer
     than WORKER_DEAD_AFTER, it may claim again as its link comes back, before its next
