@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import os
-import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from django.core.files.storage import FileSystemStorage
@@ -24,8 +25,9 @@ class DurableFileSystemStorage(FileSystemStorage):
     the other they cost a commit and a flush each (7 ms against 0.6 ms here, bench/frontdoor.py),
     started together they share them. So the upload's own bytes start syncing as soon as the
     upload is complete (`start_sync`, called by documents.uploads), while the request is still
-    checked, and the directories are synced on threads of their own. A temp file that could not
-    be renamed into place (another filesystem) was copied: the copy is synced here.
+    checked, and the directories are synced on threads of their own (`_syncer`'s). A temp file
+    that could not be renamed into place (another filesystem) was copied: the copy is synced
+    here.
     """
 
     def start_sync(self, path: str) -> Sync:
@@ -57,24 +59,21 @@ class Sync:
     may be renamed, or deleted (a refused upload), meanwhile."""
 
     def __init__(self, path: str):
-        self.descriptor = os.open(path, os.O_RDONLY)
+        descriptor = os.open(path, os.O_RDONLY)
         self.inode = _inode(path)
-        self.failure: OSError | None = None
-        self.thread = threading.Thread(target=self._sync)
-        self.thread.start()
-
-    def _sync(self) -> None:
-        try:
-            os.fsync(self.descriptor)
-        except OSError as exc:
-            self.failure = exc
-        finally:
-            os.close(self.descriptor)
+        self.done: Future = _syncer(os.getpid()).submit(_fsync_and_close, descriptor)
 
     def wait(self) -> None:
-        self.thread.join()
-        if self.failure:
-            raise self.failure
+        self.done.result()
+
+
+@functools.cache
+def _syncer(pid: int) -> ThreadPoolExecutor:
+    """This process's threads for fsync(2), started once and reused: starting a thread for each
+    sync waited for it to be scheduled, on a busy API process longer than handing it work. Made
+    per process (`pid`), as threads do not survive a fork. Up to a sync for each of the web
+    server's threads and the directories their uploads created."""
+    return ThreadPoolExecutor(max_workers=32, thread_name_prefix="fsync")
 
 
 def _inode(path) -> tuple[int, int]:
@@ -84,26 +83,24 @@ def _inode(path) -> tuple[int, int]:
 
 def synced_all(*paths: Path) -> None:
     """fsync(2) every path at once (the first on this thread); the first failure is raised."""
-    failures: list[OSError] = []
-
-    def sync(path: Path) -> None:
-        try:
-            _fsync(path)
-        except OSError as exc:
-            failures.append(exc)
-
-    others = [threading.Thread(target=sync, args=(path,)) for path in paths[1:]]
-    for thread in others:
-        thread.start()
-    sync(paths[0])
-    for thread in others:
-        thread.join()
+    others = [_syncer(os.getpid()).submit(_fsync, path) for path in paths[1:]]
+    failures: list[BaseException] = []
+    try:
+        _fsync(paths[0])
+    except OSError as exc:
+        failures.append(exc)
+    for other in others:
+        if (failure := other.exception()) is not None:
+            failures.append(failure)
     if failures:
         raise failures[0]
 
 
 def _fsync(path: Path) -> None:
-    descriptor = os.open(path, os.O_RDONLY)
+    _fsync_and_close(os.open(path, os.O_RDONLY))
+
+
+def _fsync_and_close(descriptor: int) -> None:
     try:
         os.fsync(descriptor)
     finally:

@@ -1,6 +1,7 @@
 """Originals on local disk: on the disk itself, not only in the page cache, before the document
 naming them is recorded."""
 
+import multiprocessing
 import os
 import stat
 import time
@@ -9,6 +10,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models.signals import post_save
 
+from documents import disk
 from documents.models import Document
 from tests.conftest import FIXTURES
 
@@ -62,3 +64,19 @@ def test_it_syncs_the_original_and_every_directory_it_created_before_recording_i
     synced = [stored, stored.parent, stored.parent.parent, fresh_storage, fresh_storage.parent]
     assert sorted(events[:-1]) == sorted(path.stat().st_ino for path in synced)
     assert events[-1] == "recorded"
+
+
+def test_a_process_forked_after_syncing_syncs_on_threads_of_its_own(tmp_path):
+    """The parent's idle sync thread is not in the child: a child handing it work would wait
+    forever (gunicorn and the workers fork)."""
+    parent, child_file = tmp_path / "parent", tmp_path / "child"
+    for file in (parent, child_file):
+        file.write_bytes(b"original")
+    disk.synced_all(tmp_path, parent)
+    child = multiprocessing.get_context("fork").Process(
+        target=disk.synced_all, args=(tmp_path, child_file)
+    )
+    child.start()
+    child.join(timeout=10)
+    child.kill()
+    assert child.exitcode == 0
