@@ -55,8 +55,8 @@ class DurableFileSystemStorage(FileSystemStorage):
 
 
 class Sync:
-    """One file's fsync(2), on a thread of its own, through a descriptor of its own: the file
-    may be renamed, or deleted (a refused upload), meanwhile."""
+    """One file's fsync(2), on one of `_syncer`'s threads, through a descriptor of its own: the
+    file may be renamed, or deleted (a refused upload), meanwhile."""
 
     def __init__(self, path: str):
         descriptor = os.open(path, os.O_RDONLY)
