@@ -2,20 +2,22 @@
 
     .venv/bin/python -m bench.hostile
 
-gunicorn (as `make run` starts it) and one `runworkers` process (4 jobs at once) run with the
-local engine on SQLite. Every process is warmed first (a small scan and a small blank page
-converted, so the OCR model is loaded and the first-request costs are paid), then its VmRSS is
-its baseline. Each input of the hostile set (`fakes.hostile`) is sent to `POST /v1/convert`
-(converted in the API process) and to `POST /v1/documents` (converted by the worker), one at a
-time, while every process's VmRSS is sampled every 20 ms from /proc: growth = its peak during
-that input − its RSS just before; after = its RSS once the input is done − its warmed
-baseline. Last, three of the largest page PDF allows at once, to each. Bars: no process grows
-by more than 300 MB on any input, and every process is back within 50 MB of its baseline after
-the set.
+gunicorn (as `make run` starts it, but one process: a request goes to either of two, so the
+warm-up might miss the one measured, which then loaded the OCR model during the set) and one
+`runworkers` process (4 jobs at once) run with the local engine on SQLite. Every process is
+warmed first (a small scan and a small blank page converted, so the OCR model is loaded and the
+first-request costs are paid), then its VmRSS is its baseline. Each input of the hostile set
+(`fakes.hostile`) is sent to `POST /v1/convert` (converted in the API process) and to
+`POST /v1/documents` (converted by the worker), one at a time, while every process's VmRSS is
+sampled every 20 ms from /proc: growth = its peak during that input − its RSS just before;
+after = its RSS once the input is done − its warmed baseline. Last, three of the largest page
+PDF allows at once, to each. Bars: no process grows by more than 300 MB on any input, and
+every process is back within 50 MB of its baseline after the set.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -23,6 +25,7 @@ import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from pathlib import Path
 
 from bench import common, service
 from fakes import hostile
@@ -106,7 +109,9 @@ class Sampler:
 
 
 def post(url: str, path: str, name: str, content: bytes, fields: dict) -> tuple[int, dict | str]:
-    body, content_type = service.multipart(fields, "file", name, content)
+    """POST one file with `cache=false`: each input is sent to both endpoints (the largest page
+    three more times to each), and a result taken from the cache would measure nothing."""
+    body, content_type = service.multipart({"cache": "false", **fields}, "file", name, content)
     request = urllib.request.Request(
         url + path, data=body, headers={"Content-Type": content_type}, method="POST"
     )
@@ -146,6 +151,17 @@ def converted_outcome(url: str, name: str, content: bytes, fields: dict) -> str:
     return f"{status} {body['error']['code']}" if status >= 400 else f"{status}"
 
 
+def worker_processes(runner: int) -> list[int]:
+    """The worker processes `runworkers` forked, and not the tools it runs on the way (such as
+    `tesseract --list-langs`), which would be measured at 0 MB once they exit."""
+    forked = []
+    for pid in service.children(runner):
+        with contextlib.suppress(OSError):
+            if b"runworkers" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                forked.append(pid)
+    return forked
+
+
 def rss_mb(pids: list[int]) -> dict[int, float]:
     return {pid: service.rss_kib(pid) * 1024 / MB for pid in pids}
 
@@ -153,11 +169,11 @@ def rss_mb(pids: list[int]) -> dict[int, float]:
 def main() -> None:
     env = service.environment("sqlite", "hostile", OCR_ENGINE="local")
     service.setup_django(env, "sqlite")
-    web, url = service.start_gunicorn(env, "hostile-gunicorn")
+    web, url = service.start_gunicorn({**env, "WEB_CONCURRENCY": "1"}, "hostile-gunicorn")
     runner = service.start_workers(env, 1, WORKER_CONCURRENCY, "hostile-workers")
     try:
         api_pids = service.children(web.pid)
-        [worker_pid] = common.wait_until(lambda: service.children(runner.pid), timeout=60)
+        [worker_pid] = common.wait_until(lambda: worker_processes(runner.pid), timeout=60)
         warm = [
             ("warm.tif", hostile.tiff_of_words(["WARM"])),
             ("warm.pdf", hostile.pdf_with_page(300, 300)),
