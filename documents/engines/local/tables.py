@@ -228,16 +228,17 @@ def _connected(rules: list[Rule]) -> list[list[Rule]]:
     for i, rule in enumerate(rules):
         if rule.horizontal:
             extents.setdefault((round(rule.x0 / SNAP), round(rule.x1 / SNAP)), []).append(i)
-    for members in extents.values():
+    tops_of: dict[tuple[int, int], list[float]] = {}
+    for key, members in extents.items():
         members.sort(key=lambda i: rules[i].top)
+        tops_of[key] = [rules[i].top for i in members]
     for (kx0, kx1), members in extents.items():
         for i in members:
             for dx0, dx1 in ((0, 0), (-1, 0), (1, 0), (0, -1), (0, 1), (1, 1), (-1, -1)):
                 others = extents.get((kx0 + dx0, kx1 + dx1))
                 if not others:
                     continue
-                tops = [rules[j].top for j in others]
-                at = bisect.bisect_left(tops, rules[i].top)
+                at = bisect.bisect_left(tops_of[kx0 + dx0, kx1 + dx1], rules[i].top)
                 for j in others[max(at - 1, 0) : at + 2]:
                     if j != i and _stacked(rules[i], rules[j]):
                         a, b = find(label_of[i]), find(label_of[j])
