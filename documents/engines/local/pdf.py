@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pypdfium2 as pdfium
-import pypdfium2.raw as pdfium_c
 
 from documents import limits
 from documents.pdfium import lock, open_pdf
@@ -27,7 +26,7 @@ from .markdown import HeadingStyle, find_text_tables, lines_in_paragraphs, rende
 from .outline import OutlineEntry, match_outline, read_outline
 from .second import SecondReader
 from .tables import find_ruled_tables
-from .textlayer import UPRIGHT, PageFrame, object_boxes, page_frame, read_rules, read_words
+from .textlayer import UPRIGHT, PageFrame, page_frame, page_objects, read_rules, read_words
 
 OCR_DPI = 300
 FIGURE_OCR_DPI = 200
@@ -166,8 +165,11 @@ def _read_page(
             if _usable(layer.words):
                 frame = layer.frame
                 content = PageContent(index, *frame.size, layer.words, frame=frame)
-                content.rules = read_rules(page, frame)
-                return content, _figure_jobs(page, frame, layer.words) if budget.columns > 0 else []
+                objects = page_objects(page)
+                content.rules = read_rules(objects.paths, frame)
+                if budget.columns <= 0:
+                    return content, []
+                return content, _figure_jobs(page, frame, layer.words, objects.images)
         return PageContent(index, *frame.size, frame=frame), [_render(page, frame, None, OCR_DPI)]
     finally:
         page.close()
@@ -182,15 +184,17 @@ def _usable(words: list[Word]) -> bool:
     return junk < 0.3 * len(text)
 
 
-def _figure_jobs(page, frame: PageFrame, words: list[Word]) -> list[OcrJob]:
-    """The large pictures that no text-layer word overlaps: scanned figures, charts of text.
+def _figure_jobs(page, frame: PageFrame, words: list[Word], images: list[tuple]) -> list[OcrJob]:
+    """The large pictures (of the page's `images`, see `page_objects`) that no text-layer word
+    overlaps: scanned figures, charts of text.
 
     They share the page's render budget: forty pictures stacked on one page are not forty pages.
     """
     width, height = frame.viewer_size
     found: list[tuple[float, float, float, float]] = []
     viewer = frame.oriented(UPRIGHT)
-    for _, (x0, y0, x1, y1) in object_boxes(page, viewer, pdfium_c.FPDF_PAGEOBJ_IMAGE):
+    for _, bounds in images:
+        x0, y0, x1, y1 = viewer.box(*bounds)
         x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)
         if min(x1 - x0, y1 - y0) < FIGURE_MIN_SIDE:
             continue

@@ -11,7 +11,6 @@ import ctypes
 import math
 import re
 import unicodedata
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -414,27 +413,40 @@ def _logical_order(text: str) -> str:
     return text[::-1]
 
 
-def object_boxes(page, frame: PageFrame, object_type: int) -> Iterator[tuple]:
-    """The page's objects of one type (path, image...) with their boxes in visual coordinates."""
+@dataclass
+class PageObjects:
+    """A page's path and image objects, each with its user-space bounds (left, bottom, right,
+    top), found in one walk over the page's objects: a page of formulas has thousands."""
+
+    paths: list[tuple]
+    images: list[tuple]
+
+
+def page_objects(page) -> PageObjects:
     left, bottom, right, top = (ctypes.c_float() for _ in range(4))
     bounds = [ctypes.byref(value) for value in (left, bottom, right, top)]
     raw_page = page.raw
+    found = PageObjects([], [])
+    wanted = {pdfium_c.FPDF_PAGEOBJ_PATH: found.paths, pdfium_c.FPDF_PAGEOBJ_IMAGE: found.images}
     for index in range(pdfium_c.FPDFPage_CountObjects(raw_page)):
         obj = _get_object(raw_page, index)
-        if _get_object_type(obj) != object_type:
-            continue
-        if _get_object_bounds(obj, *bounds):
-            yield obj, frame.box(left.value, bottom.value, right.value, top.value)
+        kept = wanted.get(_get_object_type(obj))
+        if kept is not None and _get_object_bounds(obj, *bounds):
+            kept.append((obj, (left.value, bottom.value, right.value, top.value)))
+    return found
 
 
-def read_rules(page, frame: PageFrame) -> list[Rule]:
-    """Thin path objects and the edges of rectangles: the strokes tables are drawn with.
+def read_rules(paths: list[tuple], frame: PageFrame) -> list[Rule]:
+    """Thin path objects (from `page_objects`) and the edges of rectangles: the strokes tables
+    are drawn with.
 
     Rectangles nearly as large as the page are backgrounds or page borders, not table cells.
     """
     rules: list[Rule] = []
     page_width, page_height = frame.size
-    for obj, (x0, y0, x1, y1) in object_boxes(page, frame, pdfium_c.FPDF_PAGEOBJ_PATH):
+    box = frame.box
+    for obj, bounds in paths:
+        x0, y0, x1, y1 = box(*bounds)
         width, height = x1 - x0, y1 - y0
         if max(width, height) < RULE_MIN_LENGTH:
             continue
