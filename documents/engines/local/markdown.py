@@ -14,6 +14,10 @@ BULLETS = "•◦▪‣●○■□➢►–-*·"
 BULLET_RE = re.compile(rf"^[{re.escape(BULLETS)}]\s+")
 NUMBERED_RE = re.compile(r"^(\d{1,3}[.)]|\(?[a-zA-Z0-9]{1,3}\))\s+")
 TERMINAL = (".", "!", "?", ":", ";", "”", '"', "’")
+# A letter and a hyphen at the end: a word broken across lines. Searched from three characters
+# before the end (`$` may stand before a final newline): searching the whole paragraph at each of
+# its lines made joining a long paragraph quadratic (a sixth of converting pdflatex-4-pages).
+HYPHENATED_END_RE = re.compile(r"[^\W\d_]-$")
 
 
 @dataclass
@@ -311,7 +315,7 @@ def _paragraph_text(lines: list[Line]) -> str:
     text = lines[0].text
     for line in lines[1:]:
         following = line.text
-        if re.search(r"[^\W\d_]-$", text) and following[:1].islower():
+        if HYPHENATED_END_RE.search(text, max(len(text) - 3, 0)) and following[:1].islower():
             text = text[:-1] + following
         else:
             text = f"{text} {following}"
