@@ -58,11 +58,17 @@ def chunks_of(words: list[Word]) -> list[Line]:
 
 
 def body_size(words: list[Word]) -> float:
-    """The font size most characters are set in: the yardstick for headings and gaps."""
-    weights: dict[float, int] = {}
+    """The font size most characters are set in: the yardstick for headings and gaps.
+
+    Characters are counted per exact size first: a document has a handful of sizes and tens of
+    thousands of words, and rounding a float costs more than counting it."""
+    exact: dict[float, int] = {}
     for word in words:
-        key = round(word.size, 1)
-        weights[key] = weights.get(key, 0) + len(word.text)
+        exact[word.size] = exact.get(word.size, 0) + len(word.text)
+    weights: dict[float, int] = {}
+    for size, count in exact.items():
+        key = round(size, 1)
+        weights[key] = weights.get(key, 0) + count
     if not weights:
         return 10.0
     return max(weights.items(), key=lambda item: item[1])[0]
