@@ -7,6 +7,7 @@ take seconds: other threads' PDFium calls (a page count on upload) need not wait
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from .textlayer import UPRIGHT, PageFrame, page_frame, page_objects, read_rules,
 OCR_DPI = 300
 FIGURE_OCR_DPI = 200
 MIN_TEXT_CHARS = 8
+JUNK_RE = re.compile("[\ufffd\ue000-\uf8ff]")  # replacement and private-use characters
 FIGURE_MIN_SHARE = 0.04
 FIGURE_MIN_SIDE = 60.0
 # What reading pictures inside born-digital pages may cost (see ocr.PictureBudget): about half a
@@ -180,7 +182,7 @@ def _usable(words: list[Word]) -> bool:
     text = "".join(w.text for w in words)
     if len(text) < MIN_TEXT_CHARS:
         return False
-    junk = sum(1 for ch in text if ch == "\ufffd" or "\ue000" <= ch <= "\uf8ff")
+    junk = len(JUNK_RE.findall(text))
     return junk < 0.3 * len(text)
 
 

@@ -379,10 +379,11 @@ def _in_main_orientation(frame: PageFrame, found: list[tuple[Word, Orientation]]
         for word in words:
             word.text = word.text[::-1]
     frame = frame.oriented(main)
-    for word in words:
-        word.x0, word.top, word.x1, word.bottom = frame.turn(
-            word.x0, word.top, word.x1, word.bottom
-        )
+    if main != UPRIGHT:  # upright words are in the page's frame already
+        for word in words:
+            word.x0, word.top, word.x1, word.bottom = frame.turn(
+                word.x0, word.top, word.x1, word.bottom
+            )
     return TextLayer(frame, words)
 
 
