@@ -36,7 +36,8 @@ class Line:
     """Words that share a baseline and sit close together (one column's line, or a table cell).
 
     The text is joined when first read: layout builds a Line for every line, chunk and cell of
-    every page, and reads the text of few of them.
+    every page, and reads the text of few of them. `cell_count` is how many cells layout finds
+    in a line of the reading order (runs of words set wide apart), 0 on other lines.
     """
 
     words: list[Word]
@@ -46,7 +47,7 @@ class Line:
     bottom: float = 0.0
     size: float = 0.0
     bold: bool = False
-    cells: list[Line] = field(default_factory=list)
+    cell_count: int = 0
     _text: str | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

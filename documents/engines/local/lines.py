@@ -42,11 +42,23 @@ def split_line(line: Line, gap_em: float) -> list[Line]:
     """Cut a line where the space between two words is wider than `gap_em` times the font size."""
     pieces: list[list[Word]] = [[line.words[0]]]
     for prev, word in zip(line.words, line.words[1:], strict=False):
-        if word.x0 - prev.x1 > gap_em * max(min(prev.size, word.size), 1.0):
+        if _wide_gap(prev, word, gap_em):
             pieces.append([word])
         else:
             pieces[-1].append(word)
     return [Line(piece) for piece in pieces]
+
+
+def count_pieces(line: Line, gap_em: float) -> int:
+    """How many pieces `split_line` cuts the line into, without building them."""
+    words = line.words
+    return 1 + sum(
+        1 for prev, word in zip(words, words[1:], strict=False) if _wide_gap(prev, word, gap_em)
+    )
+
+
+def _wide_gap(prev: Word, word: Word, gap_em: float) -> bool:
+    return word.x0 - prev.x1 > gap_em * max(min(prev.size, word.size), 1.0)
 
 
 def chunks_of(words: list[Word]) -> list[Line]:

@@ -197,11 +197,11 @@ def find_text_tables(items: list) -> list:
         run.clear()
 
     for item in items:
-        if isinstance(item, Line) and len(item.cells) >= 2 and _adjacent(run, item):
+        if isinstance(item, Line) and item.cell_count >= 2 and _adjacent(run, item):
             run.append(item)
             continue
         close_run()
-        if isinstance(item, Line) and len(item.cells) >= 2:
+        if isinstance(item, Line) and item.cell_count >= 2:
             run.append(item)
         else:
             result.append(item)
@@ -217,7 +217,7 @@ def _adjacent(run: list[Line], line: Line) -> bool:
 
 
 def _table_from_run(run: list[Line]) -> Table | None:
-    if len(run) < 3 or sum(1 for line in run if len(line.cells) >= 3) < 2:
+    if len(run) < 3 or sum(1 for line in run if line.cell_count >= 3) < 2:
         return None
     separators = whitespace_separators(run)
     if len(separators) < 2:

@@ -132,11 +132,11 @@ def render_document(contents: list[PageContent]) -> list[tuple[int, str]]:
         pages_items.append(find_text_tables(items))
     outlined = match_outline(
         [content.outline for content in contents],
-        [[item for item in items if hasattr(item, "cells")] for items in pages_items],
+        [[item for item in items if hasattr(item, "cell_count")] for items in pages_items],
     )
     prose = set().union(*(lines_in_paragraphs(items) for items in pages_items))
     style = HeadingStyle.from_lines(
-        [line for items in pages_items for line in items if hasattr(line, "cells")],
+        [line for items in pages_items for line in items if hasattr(line, "cell_count")],
         size,
         outlined,
         prose,
