@@ -39,26 +39,27 @@ def _middle_then_left(word: Word) -> tuple[float, float]:
 
 
 def split_line(line: Line, gap_em: float) -> list[Line]:
-    """Cut a line where the space between two words is wider than `gap_em` times the font size."""
+    """Cut a line where the space between two words is wider than `gap_em` times the font size
+    (a line with no such space is returned itself, not copied)."""
     pieces: list[list[Word]] = [[line.words[0]]]
     for prev, word in zip(line.words, line.words[1:], strict=False):
-        if _wide_gap(prev, word, gap_em):
+        if word.x0 - prev.x1 > gap_em * max(min(prev.size, word.size), 1.0):
             pieces.append([word])
         else:
             pieces[-1].append(word)
+    if len(pieces) == 1:
+        return [line]
     return [Line(piece) for piece in pieces]
 
 
 def count_pieces(line: Line, gap_em: float) -> int:
-    """How many pieces `split_line` cuts the line into, without building them."""
-    words = line.words
-    return 1 + sum(
-        1 for prev, word in zip(words, words[1:], strict=False) if _wide_gap(prev, word, gap_em)
-    )
-
-
-def _wide_gap(prev: Word, word: Word, gap_em: float) -> bool:
-    return word.x0 - prev.x1 > gap_em * max(min(prev.size, word.size), 1.0)
+    """How many pieces `split_line` cuts the line into (by the same test), without building
+    them."""
+    count = 1
+    for prev, word in zip(line.words, line.words[1:], strict=False):
+        if word.x0 - prev.x1 > gap_em * max(min(prev.size, word.size), 1.0):
+            count += 1
+    return count
 
 
 def chunks_of(words: list[Word]) -> list[Line]:
