@@ -33,24 +33,35 @@ class Word:
 
 @dataclass(slots=True)
 class Line:
-    """Words that share a baseline and sit close together (one column's line, or a table cell)."""
+    """Words that share a baseline and sit close together (one column's line, or a table cell).
+
+    The text is joined when first read: layout builds a Line for every line, chunk and cell of
+    every page, and reads the text of few of them. `cell_count` is how many cells layout finds
+    in a line of the reading order (runs of words set wide apart), 0 on other lines.
+    """
 
     words: list[Word]
     x0: float = 0.0
     top: float = 0.0
     x1: float = 0.0
     bottom: float = 0.0
-    text: str = ""
     size: float = 0.0
     bold: bool = False
-    cells: list[Line] = field(default_factory=list)
+    cell_count: int = 0
+    _text: str | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.refresh()
 
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = join_words(self.words)
+        return self._text
+
     def refresh(self) -> None:
-        """Box, text, size (weighted by characters) and boldness (most characters) of the words,
-        in one pass: layout builds a Line for every line and cell of every page."""
+        """Box, size (weighted by characters) and boldness (most characters) of the words, in
+        one pass: layout builds a Line for every line and cell of every page."""
         words = self.words
         first = words[0]
         x0, top, x1, bottom = first.x0, first.top, first.x1, first.bottom
@@ -71,7 +82,7 @@ class Line:
             if word.bold:
                 bold += n
         self.x0, self.top, self.x1, self.bottom = x0, top, x1, bottom
-        self.text = join_words(words)
+        self._text = None
         total = total or 1
         self.size = weighted / total
         self.bold = bold > total / 2

@@ -9,7 +9,7 @@ read column by column.
 from __future__ import annotations
 
 from .geometry import Line, Rule, Word
-from .lines import CELL_GAP_EM, chunks_of, group_lines, split_line
+from .lines import CELL_GAP_EM, chunks_of, count_pieces, group_lines
 from .tables import Table
 
 Item = Line | Table
@@ -21,7 +21,7 @@ RULED_BAND_SHARE = 0.8
 def reading_order(
     words: list[Word], tables: list[Table], rules: list[Rule], guides: list[Rule], size: float
 ) -> list[Item]:
-    """Lines (with their cells) and tables of a page in the order a person reads them.
+    """Lines (with their cell counts) and tables of a page in the order a person reads them.
 
     `guides` are drawn column rules; horizontal `rules` separate blocks that must not be merged.
     """
@@ -66,7 +66,7 @@ def _leaf_items(items: list[Item]) -> list[Item]:
     words += [w for table in tables for line in table.leading for w in line.words]
     lines = group_lines(words)
     for line in lines:
-        line.cells = split_line(line, CELL_GAP_EM)
+        line.cell_count = count_pieces(line, CELL_GAP_EM)
     return sorted([*lines, *tables], key=lambda i: i.top)
 
 

@@ -39,14 +39,27 @@ def _middle_then_left(word: Word) -> tuple[float, float]:
 
 
 def split_line(line: Line, gap_em: float) -> list[Line]:
-    """Cut a line where the space between two words is wider than `gap_em` times the font size."""
+    """Cut a line where the space between two words is wider than `gap_em` times the font size
+    (a line with no such space is returned itself, not copied)."""
     pieces: list[list[Word]] = [[line.words[0]]]
     for prev, word in zip(line.words, line.words[1:], strict=False):
         if word.x0 - prev.x1 > gap_em * max(min(prev.size, word.size), 1.0):
             pieces.append([word])
         else:
             pieces[-1].append(word)
+    if len(pieces) == 1:
+        return [line]
     return [Line(piece) for piece in pieces]
+
+
+def count_pieces(line: Line, gap_em: float) -> int:
+    """How many pieces `split_line` cuts the line into (by the same test), without building
+    them."""
+    count = 1
+    for prev, word in zip(line.words, line.words[1:], strict=False):
+        if word.x0 - prev.x1 > gap_em * max(min(prev.size, word.size), 1.0):
+            count += 1
+    return count
 
 
 def chunks_of(words: list[Word]) -> list[Line]:
@@ -58,11 +71,17 @@ def chunks_of(words: list[Word]) -> list[Line]:
 
 
 def body_size(words: list[Word]) -> float:
-    """The font size most characters are set in: the yardstick for headings and gaps."""
-    weights: dict[float, int] = {}
+    """The font size most characters are set in: the yardstick for headings and gaps.
+
+    Characters are counted per exact size first: a document has a handful of sizes and tens of
+    thousands of words, and rounding a float costs more than counting it."""
+    exact: dict[float, int] = {}
     for word in words:
-        key = round(word.size, 1)
-        weights[key] = weights.get(key, 0) + len(word.text)
+        exact[word.size] = exact.get(word.size, 0) + len(word.text)
+    weights: dict[float, int] = {}
+    for size, count in exact.items():
+        key = round(size, 1)
+        weights[key] = weights.get(key, 0) + count
     if not weights:
         return 10.0
     return max(weights.items(), key=lambda item: item[1])[0]

@@ -14,6 +14,10 @@ BULLETS = "•◦▪‣●○■□➢►–-*·"
 BULLET_RE = re.compile(rf"^[{re.escape(BULLETS)}]\s+")
 NUMBERED_RE = re.compile(r"^(\d{1,3}[.)]|\(?[a-zA-Z0-9]{1,3}\))\s+")
 TERMINAL = (".", "!", "?", ":", ";", "”", '"', "’")
+# A letter and a hyphen at the end: a word broken across lines. Searched from three characters
+# before the end (`$` may stand before a final newline): searching the whole paragraph at each of
+# its lines made joining a long paragraph quadratic (a sixth of converting pdflatex-4-pages).
+HYPHENATED_END_RE = re.compile(r"[^\W\d_]-$")
 
 
 @dataclass
@@ -193,11 +197,11 @@ def find_text_tables(items: list) -> list:
         run.clear()
 
     for item in items:
-        if isinstance(item, Line) and len(item.cells) >= 2 and _adjacent(run, item):
+        if isinstance(item, Line) and item.cell_count >= 2 and _adjacent(run, item):
             run.append(item)
             continue
         close_run()
-        if isinstance(item, Line) and len(item.cells) >= 2:
+        if isinstance(item, Line) and item.cell_count >= 2:
             run.append(item)
         else:
             result.append(item)
@@ -213,7 +217,7 @@ def _adjacent(run: list[Line], line: Line) -> bool:
 
 
 def _table_from_run(run: list[Line]) -> Table | None:
-    if len(run) < 3 or sum(1 for line in run if len(line.cells) >= 3) < 2:
+    if len(run) < 3 or sum(1 for line in run if line.cell_count >= 3) < 2:
         return None
     separators = whitespace_separators(run)
     if len(separators) < 2:
@@ -311,7 +315,7 @@ def _paragraph_text(lines: list[Line]) -> str:
     text = lines[0].text
     for line in lines[1:]:
         following = line.text
-        if re.search(r"[^\W\d_]-$", text) and following[:1].islower():
+        if HYPHENATED_END_RE.search(text, max(len(text) - 3, 0)) and following[:1].islower():
             text = text[:-1] + following
         else:
             text = f"{text} {following}"

@@ -207,11 +207,10 @@ def read_picture(image: np.ndarray, budget: PictureBudget | None) -> list[OcrLin
             image = cv2.rotate(image, cv2.ROTATE_90_CLOCKWISE)
             boxes = _detect(engine, image)
         if boxes is not None and _text_share(boxes, image.shape[:2]) >= FIGURE_MIN_TEXT_SHARE:
-            crops = engine.get_crop_img_list(image, boxes)
             for index in _larger_type_first(boxes):
                 if budget.columns <= 0:
                     break
-                crop = crops[index]
+                [crop] = engine.get_crop_img_list(image, [boxes[index]])  # only lines read
                 budget.columns -= crop.shape[1] * REC_HEIGHT / max(crop.shape[0], 1)
                 (text, score, details), *_ = engine.text_rec([crop], True)[0]
                 if score >= MIN_SCORE and text.strip():

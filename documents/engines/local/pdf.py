@@ -7,12 +7,12 @@ take seconds: other threads' PDFium calls (a page count on upload) need not wait
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pypdfium2 as pdfium
-import pypdfium2.raw as pdfium_c
 
 from documents import limits
 from documents.pdfium import lock, open_pdf
@@ -27,11 +27,12 @@ from .markdown import HeadingStyle, find_text_tables, lines_in_paragraphs, rende
 from .outline import OutlineEntry, match_outline, read_outline
 from .second import SecondReader
 from .tables import find_ruled_tables
-from .textlayer import UPRIGHT, PageFrame, object_boxes, page_frame, read_rules, read_words
+from .textlayer import UPRIGHT, PageFrame, page_frame, page_objects, read_rules, read_words
 
 OCR_DPI = 300
 FIGURE_OCR_DPI = 200
 MIN_TEXT_CHARS = 8
+JUNK_RE = re.compile("[\ufffd\ue000-\uf8ff]")  # replacement and private-use characters
 FIGURE_MIN_SHARE = 0.04
 FIGURE_MIN_SIDE = 60.0
 # What reading pictures inside born-digital pages may cost (see ocr.PictureBudget): about half a
@@ -131,11 +132,11 @@ def render_document(contents: list[PageContent]) -> list[tuple[int, str]]:
         pages_items.append(find_text_tables(items))
     outlined = match_outline(
         [content.outline for content in contents],
-        [[item for item in items if hasattr(item, "cells")] for items in pages_items],
+        [[item for item in items if hasattr(item, "cell_count")] for items in pages_items],
     )
     prose = set().union(*(lines_in_paragraphs(items) for items in pages_items))
     style = HeadingStyle.from_lines(
-        [line for items in pages_items for line in items if hasattr(line, "cells")],
+        [line for items in pages_items for line in items if hasattr(line, "cell_count")],
         size,
         outlined,
         prose,
@@ -166,8 +167,11 @@ def _read_page(
             if _usable(layer.words):
                 frame = layer.frame
                 content = PageContent(index, *frame.size, layer.words, frame=frame)
-                content.rules = read_rules(page, frame)
-                return content, _figure_jobs(page, frame, layer.words) if budget.columns > 0 else []
+                objects = page_objects(page)
+                content.rules = read_rules(objects.paths, frame)
+                if budget.columns <= 0:
+                    return content, []
+                return content, _figure_jobs(page, frame, layer.words, objects.images)
         return PageContent(index, *frame.size, frame=frame), [_render(page, frame, None, OCR_DPI)]
     finally:
         page.close()
@@ -178,19 +182,21 @@ def _usable(words: list[Word]) -> bool:
     text = "".join(w.text for w in words)
     if len(text) < MIN_TEXT_CHARS:
         return False
-    junk = sum(1 for ch in text if ch == "\ufffd" or "\ue000" <= ch <= "\uf8ff")
+    junk = len(JUNK_RE.findall(text))
     return junk < 0.3 * len(text)
 
 
-def _figure_jobs(page, frame: PageFrame, words: list[Word]) -> list[OcrJob]:
-    """The large pictures that no text-layer word overlaps: scanned figures, charts of text.
+def _figure_jobs(page, frame: PageFrame, words: list[Word], images: list[tuple]) -> list[OcrJob]:
+    """The large pictures (of the page's `images`, see `page_objects`) that no text-layer word
+    overlaps: scanned figures, charts of text.
 
     They share the page's render budget: forty pictures stacked on one page are not forty pages.
     """
     width, height = frame.viewer_size
     found: list[tuple[float, float, float, float]] = []
     viewer = frame.oriented(UPRIGHT)
-    for _, (x0, y0, x1, y1) in object_boxes(page, viewer, pdfium_c.FPDF_PAGEOBJ_IMAGE):
+    for _, bounds in images:
+        x0, y0, x1, y1 = viewer.box(*bounds)
         x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)
         if min(x1 - x0, y1 - y0) < FIGURE_MIN_SIDE:
             continue

@@ -22,6 +22,8 @@ SNAP = 2.0
 STACKED_RULES_MAX_DISTANCE = 400.0
 RASTER_PER_POINT = 2.0
 RASTER_MAX_SIDE = 6000.0
+# Comparing two strokes' boxes costs about as much as painting and labelling this many pixels.
+PIXELS_PER_PAIR = 130
 PROSE_CELL_EM = 15.0
 FRAME_MIN_LINES_PER_BAND = 6
 MIN_COLUMN_GAP_EM = 0.9
@@ -174,12 +176,15 @@ def _bands(words: list[Word], edges: list[float]) -> list[list[Word]]:
 def _connected(rules: list[Rule]) -> list[list[Rule]]:
     """Groups of strokes that touch each other (within a couple of points), or stack.
 
-    Drawings can bring thousands of short strokes to a page, so pairs are never compared:
+    Drawings can bring thousands of short strokes to a page, so pairs are not compared there:
     strokes are painted, widened by SNAP, on a half-point raster whose connected components are
     the touching groups; horizontal strokes of the same extent are then bucketed by extent and
     joined to their vertical neighbours (see `_stacked`). Strokes whose painted rows neither
     overlap nor touch cannot touch, so each run of rows is painted on a raster of its own: a
-    page's header rule and a table far below it cost two small rasters, not the page's.
+    page's header rule and a table far below it cost two small rasters, not the page's. A run of
+    a few strokes over a large area (a table ruled by seven lines) has its painted boxes
+    compared pairwise instead, which finds the same groups without the raster (see
+    `_touching_groups`).
     """
     if not rules:
         return []
@@ -203,10 +208,13 @@ def _connected(rules: list[Rule]) -> list[list[Rule]]:
     for run in _row_runs(painted):
         row0 = min(painted[i][0] for i in run)
         col0 = min(painted[i][2] for i in run)
-        canvas = np.zeros(
-            (max(painted[i][1] for i in run) - row0, max(painted[i][3] for i in run) - col0),
-            np.uint8,
-        )
+        shape = (max(painted[i][1] for i in run) - row0, max(painted[i][3] for i in run) - col0)
+        if len(run) * (len(run) - 1) // 2 * PIXELS_PER_PAIR < shape[0] * shape[1]:
+            for i, group in _touching_groups(run, painted).items():
+                label_of[i] = labels_used + group
+            labels_used += len(run)
+            continue
+        canvas = np.zeros(shape, np.uint8)
         for i in run:
             y0, y1, x0, x1 = painted[i]
             canvas[y0 - row0 : y1 - row0, x0 - col0 : x1 - col0] = 1
@@ -228,16 +236,17 @@ def _connected(rules: list[Rule]) -> list[list[Rule]]:
     for i, rule in enumerate(rules):
         if rule.horizontal:
             extents.setdefault((round(rule.x0 / SNAP), round(rule.x1 / SNAP)), []).append(i)
-    for members in extents.values():
+    tops_of: dict[tuple[int, int], list[float]] = {}
+    for key, members in extents.items():
         members.sort(key=lambda i: rules[i].top)
+        tops_of[key] = [rules[i].top for i in members]
     for (kx0, kx1), members in extents.items():
         for i in members:
             for dx0, dx1 in ((0, 0), (-1, 0), (1, 0), (0, -1), (0, 1), (1, 1), (-1, -1)):
                 others = extents.get((kx0 + dx0, kx1 + dx1))
                 if not others:
                     continue
-                tops = [rules[j].top for j in others]
-                at = bisect.bisect_left(tops, rules[i].top)
+                at = bisect.bisect_left(tops_of[kx0 + dx0, kx1 + dx1], rules[i].top)
                 for j in others[max(at - 1, 0) : at + 2]:
                     if j != i and _stacked(rules[i], rules[j]):
                         a, b = find(label_of[i]), find(label_of[j])
@@ -248,6 +257,30 @@ def _connected(rules: list[Rule]) -> list[list[Rule]]:
     for i, rule in enumerate(rules):
         groups.setdefault(find(label_of[i]), []).append(rule)
     return [g for g in groups.values() if len(g) >= 2]
+
+
+def _touching_groups(run: list[int], painted: list[tuple[int, int, int, int]]) -> dict[int, int]:
+    """A group number (below len(run)) for each painted box of the run: boxes share one when a
+    chain of boxes that overlap or meet edge to edge joins them, as the raster's components
+    (4-connected) do."""
+    parent = list(range(len(run)))
+
+    def root(k: int) -> int:
+        while parent[k] != k:
+            k = parent[k]
+        return k
+
+    for a, i in enumerate(run):
+        ay0, ay1, ax0, ax1 = painted[i]
+        for b in range(a + 1, len(run)):
+            by0, by1, bx0, bx1 = painted[run[b]]
+            top, bottom = max(ay0, by0), min(ay1, by1)
+            left, right = max(ax0, bx0), min(ax1, bx1)
+            if (top < bottom and left <= right) or (left < right and top <= bottom):
+                ra, rb = root(a), root(b)
+                if ra != rb:
+                    parent[ra] = rb
+    return {i: root(k) for k, i in enumerate(run)}
 
 
 def _row_runs(painted: list[tuple[int, int, int, int]]) -> list[list[int]]:

@@ -1,7 +1,8 @@
 """Read a PDF page's text layer into words and its vector strokes into rules.
 
-PDFium is called once per character through its C API (about a microsecond per call), while
-everything after that works on whole words, which keeps a dense page well under ten milliseconds.
+PDFium is called once per character through its C API, while everything after that works on
+whole words, which keeps a dense page well under ten milliseconds. The per-character and
+per-object calls skip the binding's argument checks (`_unchecked`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import ctypes
 import math
 import re
 import unicodedata
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -32,6 +32,29 @@ TRAILING_MARKS = frozenset(".,;:!?")
 LEADER_RE = re.compile(r"^[.·…_]{2,}$")
 RULE_THICKNESS = 2.5
 RULE_MIN_LENGTH = 6.0
+
+
+def _unchecked(function, restype=ctypes.c_int):
+    """`function` called as PyDLL calls it: the arguments passed as they are, not converted to
+    the binding's declared types, and the GIL kept. PDFium answers a query about one character
+    or object in a fraction of a microsecond; the binding's conversions and GIL release cost
+    two to three times that, about half of reading a text layer. Callers pass only ctypes
+    pointers, `byref`s, ctypes numbers and Python ints that fit a C int."""
+    return ctypes.PYFUNCTYPE(restype)(ctypes.cast(function, ctypes.c_void_p).value)
+
+
+_get_unicode = _unchecked(pdfium_c.FPDFText_GetUnicode, ctypes.c_uint)
+_get_loose_char_box = _unchecked(pdfium_c.FPDFText_GetLooseCharBox)
+_is_generated = _unchecked(pdfium_c.FPDFText_IsGenerated)
+_get_matrix = _unchecked(pdfium_c.FPDFText_GetMatrix)
+_get_font_size = _unchecked(pdfium_c.FPDFText_GetFontSize, ctypes.c_double)
+_get_font_info = _unchecked(pdfium_c.FPDFText_GetFontInfo, ctypes.c_ulong)
+_get_font_weight = _unchecked(pdfium_c.FPDFText_GetFontWeight)
+_get_text_object = _unchecked(pdfium_c.FPDFText_GetTextObject, pdfium_c.FPDF_PAGEOBJECT)
+_get_text_object_font = _unchecked(pdfium_c.FPDFTextObj_GetFont, ctypes.c_void_p)
+_get_object = _unchecked(pdfium_c.FPDFPage_GetObject, pdfium_c.FPDF_PAGEOBJECT)
+_get_object_type = _unchecked(pdfium_c.FPDFPageObj_GetType)
+_get_object_bounds = _unchecked(pdfium_c.FPDFPageObj_GetBounds)
 
 
 class Orientation(NamedTuple):
@@ -148,23 +171,42 @@ def page_frame(page) -> PageFrame:
 
 
 class _FontStyles:
-    """Caches (bold, italic) per font name: PDFium reports the name and flags per character."""
+    """Caches (bold, italic) per font name: PDFium reports the name and flags per character.
+
+    A character's font is its text object's, so each font's style is kept too: asking PDFium
+    for a character's font costs half of asking for the font's name (GeoTopo sets about one
+    text object per word, so keeping styles per text object saved nothing there).
+    """
+
+    BUFFER_SIZE = 256
 
     def __init__(self, textpage):
         self.textpage = textpage
-        self.buffer = ctypes.create_string_buffer(256)
+        self.buffer = ctypes.create_string_buffer(self.BUFFER_SIZE)
+        self.buffer_size = ctypes.c_ulong(self.BUFFER_SIZE)
         self.flags = ctypes.c_int()
+        self.flags_ref = ctypes.byref(self.flags)
         self.cache: dict[bytes, tuple[bool, bool]] = {}
+        self.by_font: dict[int, tuple[bool, bool]] = {}
 
     def style(self, index: int) -> tuple[bool, bool]:
-        length = pdfium_c.FPDFText_GetFontInfo(self.textpage, index, self.buffer, 256, self.flags)
+        font = _get_text_object_font(_get_text_object(self.textpage, index))
+        found = self.by_font.get(font)
+        if found is None:
+            found = self._font_style(index)
+            if font:
+                self.by_font[font] = found
+        return found
+
+    def _font_style(self, index: int) -> tuple[bool, bool]:
+        length = _get_font_info(self.textpage, index, self.buffer, self.buffer_size, self.flags_ref)
         name = self.buffer.raw[: max(length - 1, 0)]
         key = name + self.flags.value.to_bytes(4, "little")
         found = self.cache.get(key)
         if found is None:
             lowered = name.decode("latin-1").lower()
             flags = self.flags.value
-            weight = pdfium_c.FPDFText_GetFontWeight(self.textpage, index)
+            weight = _get_font_weight(self.textpage, index)
             bold = (
                 any(part in lowered for part in BOLD_NAME_PARTS)
                 or bool(flags & FONT_FLAG_FORCE_BOLD)
@@ -202,9 +244,9 @@ def read_words(page, textpage, frame: PageFrame) -> TextLayer:
     count = pdfium_c.FPDFText_CountChars(raw_tp)
     rect = ctypes.byref(rect_struct := pdfium_c.FS_RECTF())
     matrix = ctypes.byref(matrix_struct := pdfium_c.FS_MATRIX())
-    get_unicode = pdfium_c.FPDFText_GetUnicode
-    get_box = pdfium_c.FPDFText_GetLooseCharBox
-    is_generated = pdfium_c.FPDFText_IsGenerated
+    get_unicode = _get_unicode
+    get_box = _get_loose_char_box
+    is_generated = _is_generated
     styles = _FontStyles(raw_tp)
     rotation = frame.rotation
     page_height = frame.height
@@ -300,7 +342,7 @@ def read_words(page, textpage, frame: PageFrame) -> TextLayer:
         guessed_space = False
         if not chars:
             first = index
-            pdfium_c.FPDFText_GetMatrix(raw_tp, index, matrix)
+            _get_matrix(raw_tp, index, matrix)
             m = matrix_struct
             key = (m.a, m.b, m.c, m.d)
             orientation = orientations.get(key) or orientations.setdefault(
@@ -309,7 +351,7 @@ def read_words(page, textpage, frame: PageFrame) -> TextLayer:
             upright = orientation == UPRIGHT
             c_x0, _c_top, c_x1, c_bottom = box if upright else orientation.box(*box)
             scale = math.sqrt(abs(m.a * m.d - m.b * m.c))
-            size = pdfium_c.FPDFText_GetFontSize(raw_tp, index) * scale
+            size = _get_font_size(raw_tp, index) * scale
             backwards = False
             x0, top, x1, bottom = box
         else:
@@ -339,10 +381,11 @@ def _in_main_orientation(frame: PageFrame, found: list[tuple[Word, Orientation]]
         for word in words:
             word.text = word.text[::-1]
     frame = frame.oriented(main)
-    for word in words:
-        word.x0, word.top, word.x1, word.bottom = frame.turn(
-            word.x0, word.top, word.x1, word.bottom
-        )
+    if main != UPRIGHT:  # upright words are in the page's frame already
+        for word in words:
+            word.x0, word.top, word.x1, word.bottom = frame.turn(
+                word.x0, word.top, word.x1, word.bottom
+            )
     return TextLayer(frame, words)
 
 
@@ -373,26 +416,40 @@ def _logical_order(text: str) -> str:
     return text[::-1]
 
 
-def object_boxes(page, frame: PageFrame, object_type: int) -> Iterator[tuple]:
-    """The page's objects of one type (path, image...) with their boxes in visual coordinates."""
+@dataclass
+class PageObjects:
+    """A page's path and image objects, each with its user-space bounds (left, bottom, right,
+    top), found in one walk over the page's objects: a page of formulas has thousands."""
+
+    paths: list[tuple]
+    images: list[tuple]
+
+
+def page_objects(page) -> PageObjects:
     left, bottom, right, top = (ctypes.c_float() for _ in range(4))
+    bounds = [ctypes.byref(value) for value in (left, bottom, right, top)]
     raw_page = page.raw
+    found = PageObjects([], [])
+    wanted = {pdfium_c.FPDF_PAGEOBJ_PATH: found.paths, pdfium_c.FPDF_PAGEOBJ_IMAGE: found.images}
     for index in range(pdfium_c.FPDFPage_CountObjects(raw_page)):
-        obj = pdfium_c.FPDFPage_GetObject(raw_page, index)
-        if pdfium_c.FPDFPageObj_GetType(obj) != object_type:
-            continue
-        if pdfium_c.FPDFPageObj_GetBounds(obj, left, bottom, right, top):
-            yield obj, frame.box(left.value, bottom.value, right.value, top.value)
+        obj = _get_object(raw_page, index)
+        kept = wanted.get(_get_object_type(obj))
+        if kept is not None and _get_object_bounds(obj, *bounds):
+            kept.append((obj, (left.value, bottom.value, right.value, top.value)))
+    return found
 
 
-def read_rules(page, frame: PageFrame) -> list[Rule]:
-    """Thin path objects and the edges of rectangles: the strokes tables are drawn with.
+def read_rules(paths: list[tuple], frame: PageFrame) -> list[Rule]:
+    """Thin path objects (from `page_objects`) and the edges of rectangles: the strokes tables
+    are drawn with.
 
     Rectangles nearly as large as the page are backgrounds or page borders, not table cells.
     """
     rules: list[Rule] = []
     page_width, page_height = frame.size
-    for obj, (x0, y0, x1, y1) in object_boxes(page, frame, pdfium_c.FPDF_PAGEOBJ_PATH):
+    box = frame.box
+    for obj, bounds in paths:
+        x0, y0, x1, y1 = box(*bounds)
         width, height = x1 - x0, y1 - y0
         if max(width, height) < RULE_MIN_LENGTH:
             continue

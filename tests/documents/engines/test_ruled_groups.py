@@ -1,8 +1,10 @@
 """Strokes that touch form one group (a table's grid); strokes apart do not, however they are
-spread over the page (issue 14: each run of rows is painted on a raster of its own)."""
+spread over the page (issue 14: each run of rows is painted on a raster of its own, or a few
+strokes over a large area compared pairwise)."""
 
 from __future__ import annotations
 
+from documents.engines.local import tables
 from documents.engines.local.geometry import Rule
 from documents.engines.local.tables import _connected
 
@@ -45,3 +47,24 @@ def test_rules_of_equal_extent_stacked_far_apart_are_one_table():
     stacked = [Rule(100, top, 400, top) for top in (100, 160, 220)]
 
     assert len(_connected(stacked)) == 1
+
+
+def test_strokes_compared_pairwise_fall_into_the_groups_the_raster_finds(monkeypatch):
+    strokes = [
+        *grid(100, 300, 80),
+        *grid(300, 300, 80),
+        Rule(180, 340, 300, 340),  # joins the two grids
+        Rule(500, 100, 560, 100),
+        Rule(561.5, 100, 600, 100),  # meets the one before it within SNAP
+        Rule(500, 200, 540, 200),
+        Rule(543.5, 203.5, 543.5, 260),  # diagonally off the end of the one before it: apart
+        Rule(100, 700, 400, 700),
+        Rule(101, 760, 399, 760),  # stacked under the one before it
+    ]
+    monkeypatch.setattr(tables, "PIXELS_PER_PAIR", 0)
+    pairwise = _connected(strokes)
+    monkeypatch.setattr(tables, "PIXELS_PER_PAIR", 10**12)
+    painted = _connected(strokes)
+
+    assert pairwise == painted
+    assert len(painted) == 3
