@@ -99,7 +99,7 @@ elif converter.startswith("ilios"):
     from documents.engines.local import LocalEngine, pdf
 
     if converter == "ilios-no-figure-ocr":
-        pdf._figure_jobs = lambda page, frame, words: []
+        pdf._figure_jobs = lambda *_: []  # no picture is read
     engine = LocalEngine()
     engine.convert(files[0], MIME[files[0].suffix.lower()], ConversionOptions())  # warm up
 
