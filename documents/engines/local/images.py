@@ -31,8 +31,11 @@ def image_pages(
 
 
 def _ocr_frame(path: Path, index: int, second: SecondReader | None) -> PageContent:
-    pixels = np.asarray(_fitted_frame(path, index))
-    lines, (height, width) = ocr.recognize(np.ascontiguousarray(pixels[:, :, ::-1]), second=second)
+    with ocr.one_picture_at_a_time:
+        pixels = np.asarray(_fitted_frame(path, index))
+        lines, (height, width) = ocr.recognize(
+            np.ascontiguousarray(pixels[:, :, ::-1]), second=second
+        )
     return PageContent(index, float(width), float(height), ocr.words_from_lines(lines, 1.0))
 
 

@@ -54,6 +54,10 @@ STAND_INS = frozenset("aeouycnszrgdAEOUYCNSZB")
 
 _engine = None
 _engine_lock = threading.Lock()
+# Held from decoding or rendering a picture for OCR until it is read: conversions running at once
+# in a process would otherwise each hold a picture (up to MAX_RENDER_PIXELS × 3 bytes) while the
+# engine, one at a time, reads another.
+one_picture_at_a_time = threading.Lock()
 ENGINE_NAME = "rapidocr-onnxruntime-1.4.4"
 
 

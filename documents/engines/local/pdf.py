@@ -2,7 +2,8 @@
 
 PDFium is not thread-safe, so every PDFium call runs under `documents.pdfium.lock`. The lock is
 taken per page and released while a rendered bitmap (an owned copy) goes through OCR, which can
-take seconds: other threads' PDFium calls (a page count on upload) need not wait for it.
+take seconds: other threads' PDFium calls (a page count on upload) need not wait for it. A
+picture is rendered only when OCR is ready for it (`ocr.one_picture_at_a_time`).
 """
 
 from __future__ import annotations
@@ -59,37 +60,61 @@ class PageContent:
 
 @dataclass
 class OcrJob:
-    """A rendered picture (page or figure) waiting for OCR, and where its words go on the page.
+    """A picture (a page, or a figure on it: `region`, a box as a viewer sees the page) waiting
+    for OCR, and where its words go on the page: `frame` turns them into its reading frame.
 
-    Pictures are rendered as a viewer sees the page (`left`, `top` in that frame); `frame` turns
-    the words they hold into the page's reading frame.
+    It is rendered when it is read, one at a time in the process (`ocr.one_picture_at_a_time`):
+    conversions running at once (a worker's seats, the API's threads) each held their page's
+    bitmap, up to MAX_RENDER_PIXELS × 3 bytes, while OCR read them in turn.
     """
 
-    image: np.ndarray
-    scale: float
+    index: int
     frame: PageFrame
-    left: float = 0.0
-    top: float = 0.0
-    figure: bool = False
+    region: tuple[float, float, float, float] | None = None
+    dpi: int = OCR_DPI
+    shared_area: float | None = None
     budgeted: bool = True
 
-    def run(self, second: SecondReader | None, budget: ocr.PictureBudget) -> list[Word]:
+    def run(
+        self, document: pdfium.PdfDocument, second: SecondReader | None, budget: ocr.PictureBudget
+    ) -> list[Word]:
         """The picture's words: a whole page read with the `second` reader's help, a figure on
         a born-digital page by the bundled model within the document's `budget` (unless it
         fills the page: a scan that carries a few words of text layer, a stamp or a number)."""
-        if self.figure:
-            lines = ocr.read_picture(self.image, budget if self.budgeted else None)
-        else:
-            lines, _shape = ocr.recognize(self.image, second=second)
-        words = ocr.words_from_lines(lines, self.scale)
+        with ocr.one_picture_at_a_time:
+            with lock:
+                image, scale = self._render(document)
+            if self.region is not None:
+                lines = ocr.read_picture(image, budget if self.budgeted else None)
+            else:
+                lines, _shape = ocr.recognize(image, second=second)
+        left, top = self.region[:2] if self.region is not None else (0.0, 0.0)
+        words = ocr.words_from_lines(lines, scale)
         for word in words:
             word.x0, word.top, word.x1, word.bottom = self.frame.turn(
-                word.x0 + self.left,
-                word.top + self.top,
-                word.x1 + self.left,
-                word.bottom + self.top,
+                word.x0 + left, word.top + top, word.x1 + left, word.bottom + top
             )
         return words
+
+    def _render(self, document: pdfium.PdfDocument) -> tuple[np.ndarray, float]:
+        """The picture's pixels and their scale (pixels per point).
+
+        Whole scanned pages need 300 dpi to keep word spaces in body text. Figures are rendered
+        once at 200 dpi (150 dpi loses a third of the word spaces of 10-point type): text is
+        found on a small copy, lines are cut from this one. A huge page, or a page's figures
+        together, are rendered at a lower resolution to fit the render budget
+        (`limits.render_scale`).
+        """
+        page = _load(document, self.index)
+        try:
+            width, height = page.get_size()
+            x0, y0, x1, y1 = self.region or (0, 0, width, height)
+            scale = limits.render_scale(self.shared_area or (x1 - x0) * (y1 - y0), self.dpi)
+            crop = (0, 0, 0, 0) if self.region is None else (x0, height - y1, width - x1, y0)
+            bitmap = page.render(scale=scale, crop=crop, grayscale=False)
+            return _owned_bgr(bitmap), scale
+        finally:
+            page.close()
 
 
 def convert_pdf(
@@ -113,7 +138,7 @@ def convert_pdf(
                 content, jobs = _read_page(document, index, options.force_ocr, budget)
                 content.outline = [e.placed(content.frame) for e in outline.get(index, [])]
             for job in jobs:
-                content.words.extend(job.run(second, budget))
+                content.words.extend(job.run(document, second, budget))
             contents.append(content)
     finally:
         with lock:
@@ -152,10 +177,7 @@ def _read_page(
 ) -> tuple[PageContent, list[OcrJob]]:
     """The page's text layer and the pictures on it that may hold text (none once the
     document's picture budget is spent), or the page rendered for OCR (not yet read)."""
-    try:
-        page = document[index]
-    except pdfium.PdfiumError as error:
-        raise UnreadableDocument(f"page {index + 1} cannot be loaded: {error}") from error
+    page = _load(document, index)
     try:
         frame = page_frame(page)
         if not force_ocr:
@@ -171,10 +193,17 @@ def _read_page(
                 content.rules = read_rules(objects.paths, frame)
                 if budget.columns <= 0:
                     return content, []
-                return content, _figure_jobs(page, frame, layer.words, objects.images)
-        return PageContent(index, *frame.size, frame=frame), [_render(page, frame, None, OCR_DPI)]
+                return content, _figure_jobs(index, frame, layer.words, objects.images)
+        return PageContent(index, *frame.size, frame=frame), [OcrJob(index, frame)]
     finally:
         page.close()
+
+
+def _load(document: pdfium.PdfDocument, index: int) -> pdfium.PdfPage:
+    try:
+        return document[index]
+    except pdfium.PdfiumError as error:
+        raise UnreadableDocument(f"page {index + 1} cannot be loaded: {error}") from error
 
 
 def _usable(words: list[Word]) -> bool:
@@ -186,7 +215,9 @@ def _usable(words: list[Word]) -> bool:
     return junk < 0.3 * len(text)
 
 
-def _figure_jobs(page, frame: PageFrame, words: list[Word], images: list[tuple]) -> list[OcrJob]:
+def _figure_jobs(
+    index: int, frame: PageFrame, words: list[Word], images: list[tuple]
+) -> list[OcrJob]:
     """The large pictures (of the page's `images`, see `page_objects`) that no text-layer word
     overlaps: scanned figures, charts of text.
 
@@ -207,30 +238,17 @@ def _figure_jobs(page, frame: PageFrame, words: list[Word], images: list[tuple])
             continue
         found.append((x0, y0, x1, y1))
     area = sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in found)
-    jobs = []
-    for x0, y0, x1, y1 in found:
-        job = _render(page, frame, (x0, y0, x1, y1), FIGURE_OCR_DPI, area)
-        job.budgeted = (x1 - x0) * (y1 - y0) < SCAN_SHARE * width * height
-        jobs.append(job)
-    return jobs
-
-
-def _render(page, frame: PageFrame, region, dpi: int, shared_area: float | None = None) -> OcrJob:
-    """Render the page (or one figure on it, a box as the viewer sees it) for OCR.
-
-    Whole scanned pages need 300 dpi to keep word spaces in body text. Figures are rendered once
-    at 200 dpi (150 dpi loses a third of the word spaces of 10-point type): text is found on a
-    small copy, lines are cut from this one. A huge page, or a page's figures together, are
-    rendered at a lower resolution to fit the render budget (`limits.render_scale`).
-    """
-    width, height = page.get_size()
-    x0, y0, x1, y1 = region or (0, 0, width, height)
-    scale = limits.render_scale(shared_area or (x1 - x0) * (y1 - y0), dpi)
-    if region is None:
-        bitmap = page.render(scale=scale, grayscale=False)
-        return OcrJob(_owned_bgr(bitmap), scale, frame)
-    bitmap = page.render(scale=scale, crop=(x0, height - y1, width - x1, y0), grayscale=False)
-    return OcrJob(_owned_bgr(bitmap), scale, frame, x0, y0, figure=True)
+    return [
+        OcrJob(
+            index,
+            frame,
+            box,
+            FIGURE_OCR_DPI,
+            area,
+            budgeted=(box[2] - box[0]) * (box[3] - box[1]) < SCAN_SHARE * width * height,
+        )
+        for box in found
+    ]
 
 
 def _owned_bgr(bitmap) -> np.ndarray:

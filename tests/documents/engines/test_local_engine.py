@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -13,7 +16,7 @@ from documents.engines.base import (
     UnreadableDocument,
     WrongPassword,
 )
-from documents.engines.local import LocalEngine
+from documents.engines.local import LocalEngine, ocr, pdf
 from tests.conftest import FIXTURES
 
 PDF = "application/pdf"
@@ -205,3 +208,34 @@ def test_pdfium_calls_are_serialised_across_threads():
 
     assert outputs == [expected] * 6
     assert counts == [117] * 6
+
+
+def test_conversions_at_once_hold_one_picture_at_a_time(monkeypatch):
+    """Three scans converted at once in one process (a worker's seats, the API's threads): a
+    page is rendered only when OCR is ready for it, so one bitmap is held at a time, not one per
+    conversion waiting its turn."""
+    held, most = 0, 0
+    counting = threading.Lock()
+    render = pdf.OcrJob._render
+
+    def rendering(self, document):
+        nonlocal held, most
+        rendered = render(self, document)
+        with counting:
+            held += 1
+            most = max(most, held)
+        return rendered
+
+    def reading(image, second=None):
+        nonlocal held
+        time.sleep(0.05)
+        with counting:
+            held -= 1
+        return [], image.shape[:2]
+
+    monkeypatch.setattr(pdf.OcrJob, "_render", rendering)
+    monkeypatch.setattr(ocr, "recognize", reading)
+    with ThreadPoolExecutor(3) as pool:
+        list(pool.map(lambda _: convert("phototest-scan.pdf"), range(3)))
+
+    assert most == 1
