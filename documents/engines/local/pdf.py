@@ -176,7 +176,7 @@ def _read_page(
     document: pdfium.PdfDocument, index: int, force_ocr: bool, budget: ocr.PictureBudget
 ) -> tuple[PageContent, list[OcrJob]]:
     """The page's text layer and the pictures on it that may hold text (none once the
-    document's picture budget is spent), or the page rendered for OCR (not yet read)."""
+    document's picture budget is spent), or the whole page for OCR (rendered when it is read)."""
     page = _load(document, index)
     try:
         frame = page_frame(page)
