@@ -60,7 +60,7 @@ class Sync:
 
     def __init__(self, path: str):
         descriptor = os.open(path, os.O_RDONLY)
-        self.inode = _inode(path)
+        self.inode = _inode(descriptor)  # the file opened, even if renamed since
         self.done: Future = _syncer(os.getpid()).submit(_fsync_and_close, descriptor)
 
     def wait(self) -> None:
@@ -76,8 +76,8 @@ def _syncer(pid: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=32, thread_name_prefix="fsync")
 
 
-def _inode(path) -> tuple[int, int]:
-    status = os.stat(path)
+def _inode(path_or_descriptor) -> tuple[int, int]:
+    status = os.stat(path_or_descriptor)
     return status.st_dev, status.st_ino
 
 
