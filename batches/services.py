@@ -11,7 +11,7 @@ from rest_framework import status
 
 from batches import progress
 from batches.models import Batch
-from documents import cache, services, storage
+from documents import cache, engines, services, storage
 from documents.engines.base import ConversionOptions
 from documents.models import Document
 from ilios.errors import ApiError
@@ -96,10 +96,13 @@ def submit(
     )
     accepted, rejected = [], []
     parts: dict[str, list[tuple[int, ...]]] = {}
+    configuration = engines.configuration(engine)
+    if mistral_model:
+        configuration["MISTRAL_OCR_MODEL"] = mistral_model  # what the batch job converts with
     try:
         for position, upload in enumerate(uploads):
             document = _document_for(
-                upload, batch, api_key, engine, options, retention_days, priority
+                upload, batch, api_key, engine, options, retention_days, priority, configuration
             )
             document.batch_position = position
             try:
@@ -144,7 +147,9 @@ def submit(
     return batch
 
 
-def _document_for(upload, batch, api_key, engine, options, retention_days, priority) -> Document:
+def _document_for(
+    upload, batch, api_key, engine, options, retention_days, priority, configuration
+) -> Document:
     document = services.new_document(
         upload,
         api_key=api_key,
@@ -153,6 +158,7 @@ def _document_for(upload, batch, api_key, engine, options, retention_days, prior
         retention_days=retention_days,
         priority=priority,
         batch=batch,
+        configuration=configuration,
     )
     document.mime_type = document.mime_type or "application/octet-stream"
     document.webhook_url = batch.webhook_url  # each document is announced as well as the batch

@@ -1,6 +1,6 @@
-"""Re-runs that cost nothing: a document whose bytes, engine and output-changing options match
-an earlier completed conversion under the same API key takes that conversion's Markdown instead
-of converting again.
+"""Re-runs that cost nothing: a document whose bytes, engine (and the settings it converts
+under) and output-changing options match an earlier completed conversion under the same API key
+takes that conversion's Markdown instead of converting again.
 
 A document records the key it was converted under (`Document.cache_key`); a submission looks up
 the newest completed document with the same key and API key. Only `completed` documents match:
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 
 from django.db import connection
 
@@ -22,11 +22,20 @@ from documents.engines.base import ConversionOptions
 from documents.models import Document
 
 
-def key_for(sha256: str, engine: str, options: ConversionOptions) -> str:
-    """What makes two conversions give the same Markdown: the bytes, the engine, the pages
-    (parsed, so `1-3` and `1,2,3` match) and forceOcr. The password is not part of it: the
+def key_for(
+    sha256: str, engine: str, options: ConversionOptions, configuration: Mapping[str, str]
+) -> str:
+    """What makes two conversions give the same Markdown: the bytes, the engine and the
+    settings it converts under (`engines.configuration`: its model, the languages it reads), the
+    pages (parsed, so `1-3` and `1,2,3` match) and forceOcr. The password is not part of it: the
     submission checked it opens these very bytes."""
-    parts = [sha256, engine, list(options.pages or ()), options.force_ocr]
+    parts = [
+        sha256,
+        engine,
+        sorted(configuration.items()),
+        list(options.pages or ()),
+        options.force_ocr,
+    ]
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
 

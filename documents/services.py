@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from django.conf import settings
@@ -117,7 +118,12 @@ def new_document(
     retention_days: int,
     priority: int,
     batch=None,
+    configuration: Mapping[str, str] | None = None,
 ) -> Document:
+    """`configuration`: the settings the engine converts under, when the request changes
+    them (a Mistral batch's model); by default the server's."""
+    if configuration is None:
+        configuration = engines.configuration(engine)
     return Document(
         file_name=upload.name[:255],
         mime_type=upload.mime_type,
@@ -129,7 +135,7 @@ def new_document(
         api_key=api_key,
         batch=batch,
         created_at=timezone.now(),
-        cache_key=cache.key_for(upload.sha256, engine, options),
+        cache_key=cache.key_for(upload.sha256, engine, options, configuration),
     )
 
 

@@ -245,15 +245,19 @@ MARGIN_RATE = config.number("MARGIN_RATE", 0.30, minimum=0, maximum=100)
 # benchmark settings add their own engines. ONE_PART_PER_PROCESS: the engine converts one page
 # at a time in a process whatever its threads (PDFium's lock, the GIL), so a worker process
 # takes one part of a document at a time and the others go to other processes (jobs.fanout).
+# SHAPED_BY: the settings the engine's Markdown depends on, so that a re-run after one of them
+# changed converts again instead of taking the earlier result (documents.cache).
 ENGINES = {
     "local": {
         "BACKEND": "documents.engines.local.LocalEngine",
         "PRICE_PER_PAGE": config.number("LOCAL_PRICE_PER_PAGE", 0.0, minimum=0),
         "ONE_PART_PER_PROCESS": True,
+        "SHAPED_BY": ("OCR_LANGUAGES",),
     },
     "mistral": {
         "BACKEND": "documents.engines.mistral_from_settings",
         "PRICE_PER_PAGE": config.number("MISTRAL_PRICE_PER_PAGE", 0.001, minimum=0),
+        "SHAPED_BY": ("MISTRAL_OCR_MODEL",),
         # A page converted through Mistral's Batch API, which Mistral bills at half price.
         "BATCH_PRICE_PER_PAGE": config.number("MISTRAL_BATCH_PRICE_PER_PAGE", 0.0005, minimum=0),
     },

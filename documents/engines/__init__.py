@@ -37,6 +37,16 @@ def resolve(requested: str | None) -> str:
     return name
 
 
+def configuration(name: str) -> dict[str, str]:
+    """The settings the engine's Markdown depends on (its registry entry's SHAPED_BY), read
+    without building the engine: the API process computes cache keys, and building the local
+    engine would load its models there."""
+    return {
+        setting: getattr(settings, setting)
+        for setting in settings.ENGINES[name].get("SHAPED_BY", ())
+    }
+
+
 @functools.cache
 def get_engine(name: str) -> Engine:
     return import_string(settings.ENGINES[name]["BACKEND"])()

@@ -5,6 +5,7 @@ at no cost; `cache=false` and `forceOcr` convert again, and nothing crosses API 
 import pytest
 from django.conf import settings as django_settings
 from django.db import connection
+from django.utils import timezone
 
 from batches.models import Batch
 from documents import cache, conversion
@@ -141,6 +142,38 @@ def test_options_that_do_not_change_the_markdown_still_match(client_a, engine_ca
     body = submit(client_a, priority=9, retentionDays=30).json()
     assert body["status"] == "completed"
     assert Document.objects.get(id=body["id"]).retention_days == 30
+
+
+def test_a_re_run_after_the_languages_changed_converts_again(client_a, engine_calls, settings):
+    converted_once(client_a)
+    settings.OCR_LANGUAGES = "eng+deu"
+    assert submit(client_a).json()["status"] == "pending"
+    settings.OCR_LANGUAGES = "eng"
+    assert submit(client_a).json()["status"] == "completed"
+
+
+def completed_by_mistral(document_id: str) -> None:
+    """As if Mistral had converted it (no conversion here reaches Mistral)."""
+    Document.objects.filter(id=document_id).update(
+        status=Document.Status.COMPLETED, content="# By Mistral", processed_at=timezone.now()
+    )
+
+
+def test_a_mistral_result_is_reused_only_under_the_model_that_converted_it(client_a, settings):
+    settings.MISTRAL_API_KEY = "sk-test-cache"
+    completed_by_mistral(submit(client_a, engine="mistral").json()["id"])
+    settings.MISTRAL_OCR_MODEL = "mistral-ocr-2505"
+    assert submit(client_a, engine="mistral").json()["status"] == "pending"
+    files = {"files": [fixture_upload(PDF)], "useMistralBatch": "true", "model": "mistral-ocr-2512"}
+    batch = client_a.post("/v1/batch/submit", files, format="multipart").json()
+    completed_by_mistral(batch["documents"][0]["id"])
+    assert submit(client_a, engine="mistral").json()["status"] == "pending"
+    settings.MISTRAL_OCR_MODEL = "mistral-ocr-2512"
+    reused = submit(client_a, engine="mistral").json()
+    assert reused["status"] == "completed"
+    assert (
+        Document.objects.get(id=reused["id"]).metadata["cachedFrom"] == batch["documents"][0]["id"]
+    )
 
 
 def test_the_cache_never_crosses_api_keys(api, key_a, key_b, engine_calls):
