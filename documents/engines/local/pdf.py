@@ -28,7 +28,15 @@ from .markdown import HeadingStyle, find_text_tables, lines_in_paragraphs, rende
 from .outline import OutlineEntry, match_outline, read_outline
 from .second import SecondReader
 from .tables import find_ruled_tables
-from .textlayer import UPRIGHT, PageFrame, page_frame, page_objects, read_rules, read_words
+from .textlayer import (
+    UPRIGHT,
+    PageFrame,
+    drawn_bullets,
+    page_frame,
+    page_objects,
+    read_rules,
+    read_words,
+)
 
 OCR_DPI = 300
 FIGURE_OCR_DPI = 200
@@ -188,8 +196,9 @@ def _read_page(
                 textpage.close()
             if _usable(layer.words):
                 frame = layer.frame
-                content = PageContent(index, *frame.size, layer.words, frame=frame)
                 objects = page_objects(page)
+                words = layer.words + drawn_bullets(objects.paths, frame, layer.words)
+                content = PageContent(index, *frame.size, words, frame=frame)
                 content.rules = read_rules(objects.paths, frame)
                 if budget.columns <= 0:
                     return content, []

@@ -27,6 +27,9 @@ PIXELS_PER_PAIR = 130
 PROSE_CELL_EM = 15.0
 FRAME_MIN_LINES_PER_BAND = 6
 MIN_COLUMN_GAP_EM = 0.9
+# Wider than any word space: where a drawn column rule lies in such a space, the words on either
+# side are in two cells (each padded), not one cell's text running over the rule.
+PADDED_CELL_GAP_EM = 0.6
 
 
 @dataclass
@@ -94,11 +97,16 @@ def _table_from_group(group, inside, words, bbox):
     if not v_levels and _reads_like_prose(inside):
         return None, []
     separators = v_levels or whitespace_separators(group_lines(inside))
-    drawn = bool(v_levels)
+    drawn = v_rules if v_levels else []
     if not separators:
         return None, []
     leading: list[Line] = []
-    while len(text_bands) > 1 and len(separators) >= 3 and _is_title_band(text_bands[0]):
+    while (
+        len(text_bands) > 1
+        and len(separators) >= 3
+        and _is_title_band(text_bands[0])
+        and not _divided(text_bands[0], v_rules)
+    ):
         leading.extend(group_lines(text_bands.pop(0)))
         top = min(w.top for band in text_bands for w in band) - 1
     rows: list[list[str]] = []
@@ -125,6 +133,15 @@ def _reads_like_prose(words: list[Word]) -> bool:
 def _is_title_band(band: list[Word]) -> bool:
     """Lines over a wide grid that hold one or two phrases each: a title, not a row."""
     return all(len(split_line(line, CELL_GAP_EM)) <= 2 for line in group_lines(band))
+
+
+def _divided(band: list[Word], v_rules: list[Rule]) -> bool:
+    """Whether column rules drawn across the band part its words into three cells or more: a row
+    whose cells sit close together (a header of short labels), not a title over the grid (an
+    axis through a chart's labels parts them in two)."""
+    middle = statistics.median(w.middle for w in band)
+    crossing = [(r.x0 + r.x1) / 2 for r in v_rules if r.top <= middle <= r.bottom]
+    return len({_column_of((w.x0 + w.x1) / 2, crossing) for w in band}) >= 3
 
 
 def _rows_below(words, x0, x1, bottom, taken) -> list[Word]:
@@ -356,20 +373,24 @@ def _column_of(x: float, separators: list[float]) -> int:
     return column
 
 
-def _cells(line: Line, separators: list[float], drawn: bool = False) -> list[str]:
-    """The line's text by column.
+def _cells(line: Line, separators: list[float], drawn: list[Rule] | None = None) -> list[str]:
+    """The line's text by column; `drawn`: the table's column rules, when it has them.
 
     A run of words that crosses a drawn column rule and has more cells after it is two cells set
     too close (a cell filled up to the rule, then the next one): it is split word by word at the
-    rule. A crossing run that ends the line is text overflowing its cell and stays whole, and so
-    do runs across estimated whitespace separators.
+    rule. A crossing run that ends the line is split only where a rule drawn across this very
+    line lies in a space wider than a word space (narrow cells, each padded): otherwise it is text
+    overflowing its cell, or a cell spanning columns, and stays whole, and so do runs across
+    estimated whitespace separators.
     """
     cells = [""] * (len(separators) + 1)
     chunks = split_line(line, CELL_GAP_EM)
-    if drawn and len(chunks) > 1:
+    if drawn:
+        middle = (line.top + line.bottom) / 2
+        here = [(r.x0 + r.x1) / 2 for r in drawn if r.top <= middle <= r.bottom]
         chunks = [
             piece for chunk in chunks[:-1] for piece in _split_at(chunk, separators)
-        ] + chunks[-1:]
+        ] + _split_at(chunks[-1], here, min_gap_em=PADDED_CELL_GAP_EM)
     for chunk in chunks:
         column = _column_of((chunk.x0 + chunk.x1) / 2, separators)
         if chunk.x1 - chunk.x0 > 3 * (chunk.size or 1) and column > _column_of(
@@ -380,22 +401,29 @@ def _cells(line: Line, separators: list[float], drawn: bool = False) -> list[str
     return cells
 
 
-def _split_at(chunk: Line, separators: list[float]) -> list[Line]:
+def _split_at(chunk: Line, separators: list[float], min_gap_em: float = -math.inf) -> list[Line]:
+    """The chunk cut where its words pass into another column (only across a space wider than
+    `min_gap_em` times the font size, when given)."""
     first, last = _column_of(chunk.x0, separators), _column_of(chunk.x1, separators)
     if first == last or len(chunk.words) < 2:
         return [chunk]
-    pieces: list[list[Word]] = []
-    column = None
-    for word in chunk.words:
+    pieces: list[list[Word]] = [[]]
+    column = _column_of((chunk.words[0].x0 + chunk.words[0].x1) / 2, separators)
+    for previous, word in zip([None, *chunk.words], chunk.words, strict=False):
         here = _column_of((word.x0 + word.x1) / 2, separators)
-        if here != column:
+        gap = word.x0 - previous.x1 if previous else 0.0
+        if here != column and gap > min_gap_em * max(min(previous.size, word.size), 1.0):
             pieces.append([])
             column = here
         pieces[-1].append(word)
+    if len(pieces) == 1:
+        return [chunk]
     return [Line(piece) for piece in pieces]
 
 
-def _merged_row(lines: list[Line], separators: list[float], drawn: bool = False) -> list[str]:
+def _merged_row(
+    lines: list[Line], separators: list[float], drawn: list[Rule] | None = None
+) -> list[str]:
     row = [""] * (len(separators) + 1)
     for line in lines:
         for index, text in enumerate(_cells(line, separators, drawn)):
@@ -405,7 +433,7 @@ def _merged_row(lines: list[Line], separators: list[float], drawn: bool = False)
 
 
 def rows_from_lines(
-    lines: list[Line], separators: list[float], drawn: bool = False
+    lines: list[Line], separators: list[float], drawn: list[Rule] | None = None
 ) -> list[list[str]]:
     rows: list[list[str]] = []
     previous: Line | None = None

@@ -7,6 +7,7 @@ per-object calls skip the binding's argument checks (`_unchecked`).
 
 from __future__ import annotations
 
+import bisect
 import ctypes
 import math
 import re
@@ -32,6 +33,13 @@ TRAILING_MARKS = frozenset(".,;:!?")
 LEADER_RE = re.compile(r"^[.·…_]{2,}$")
 RULE_THICKNESS = 2.5
 RULE_MIN_LENGTH = 6.0
+# A bullet drawn as a shape: a disc or square this many of its line's font size across at most,
+# nearly as tall as wide, within this many font sizes left of the line's first word.
+BULLET_MAX_EM = 0.7
+BULLET_GAP_EM = 2.5
+BULLET_ASPECT = 1.5
+BULLET_ALIGNMENT = 1.0  # points between the edges of two bullets of one list
+MAX_BULLET_MARKS = 500  # more small marks than this on a page: a pattern or a plot, not lists
 
 
 def _unchecked(function, restype=ctypes.c_int):
@@ -437,6 +445,63 @@ def page_objects(page) -> PageObjects:
         if kept is not None and _get_object_bounds(obj, *bounds):
             kept.append((obj, (left.value, bottom.value, right.value, top.value)))
     return found
+
+
+def drawn_bullets(paths: list[tuple], frame: PageFrame, words: list[Word]) -> list[Word]:
+    """A "•" word for each bullet drawn as a shape (browsers draw a list's discs and squares as
+    paths, not glyphs), so that its line reads as a list item as one with a typed bullet does.
+
+    A bullet is a small, nearly square path level with the middle of the word right of it, with
+    no word close on its left (it starts the line), and another like it straight above or below:
+    a list has items. A point marked on a chart beside its label stands alone.
+    """
+    if not words:
+        return []
+    largest = max(w.size for w in words)
+    marks = []
+    for _, bounds in paths:
+        x0, top, x1, bottom = frame.box(*bounds)
+        width, height = x1 - x0, bottom - top
+        if 0 < width <= BULLET_ASPECT * height <= BULLET_ASPECT**2 * width <= 2 * largest:
+            marks.append((x0, top, x1, bottom))
+    if len(marks) > MAX_BULLET_MARKS:
+        return []
+    starts = sorted(words, key=lambda w: w.x0)
+    lefts = [w.x0 for w in starts]
+    bullets = []
+    for x0, top, x1, bottom in marks:
+        middle = (top + bottom) / 2
+        nearby = starts[
+            bisect.bisect_left(lefts, x1) : bisect.bisect_right(lefts, x1 + BULLET_GAP_EM * largest)
+        ]
+        level = [
+            w
+            for w in nearby
+            if w.x0 - x1 <= BULLET_GAP_EM * w.size
+            and w.top < middle < w.bottom
+            and max(x1 - x0, bottom - top) <= BULLET_MAX_EM * w.size
+        ]
+        if not level:
+            continue
+        first = level[0]
+        if any(
+            w.top < middle < w.bottom and x0 - BULLET_GAP_EM * first.size < w.x1 <= x1
+            for w in words
+        ):
+            continue
+        bullets.append(
+            Word("•", x0, first.top, x1, first.bottom, first.size, first.bold, first.italic)
+        )
+    return [
+        bullet
+        for bullet in bullets
+        if any(
+            other.top != bullet.top
+            and abs(other.x0 - bullet.x0) <= BULLET_ALIGNMENT
+            and abs(other.x1 - bullet.x1) <= BULLET_ALIGNMENT
+            for other in bullets
+        )
+    ]
 
 
 def read_rules(paths: list[tuple], frame: PageFrame) -> list[Rule]:

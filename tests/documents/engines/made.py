@@ -38,6 +38,8 @@ SECOND_PARAGRAPH = (
 # instead: every line is drawn with a mirroring matrix from its end, so it stores the reversed
 # string while a viewer sees the words in their places.
 W, H = PORTRAIT
+RECT, DISC = "rect", "disc"
+QUARTERS = [(1, 0), (0, 1), (-1, 0), (0, -1)]
 MIRROR = (-1, 0, 0, 1, W, 0)
 AS_WRITTEN, GLYPHS_FROM_LEFT, REVERSED = "as written", "glyph by glyph from the left", "reversed"
 ORIENTATIONS = {
@@ -111,13 +113,15 @@ class PdfMaker:
         transform=(1, 0, 0, 1, 0, 0),
         storage: str = AS_WRITTEN,
         pictures=(),
+        shapes=(),
     ):
         """A page of `lines`: (text, x, baseline from the top, font size, font name) each.
 
         `storage` GLYPHS_FROM_LEFT draws every glyph as its own object, in the order a viewer
         sees them from left to right once `transform` is applied; REVERSED stores each line's
         string backwards in mirrored glyphs, from where the line would end. `pictures` are
-        (Pillow image, x, top, width) each, in points from the top-left corner.
+        (Pillow image, x, top, width) each, in points from the top-left corner; `shapes` are
+        filled (RECT or DISC, x, top, width, height) each, as browsers draw borders and bullets.
         """
         page = self.document.new_page(*size)
         for text, x, from_top, font_size, font_name in lines:
@@ -147,6 +151,8 @@ class PdfMaker:
                 pdfium.PdfMatrix().scale(width, height).translate(x, size[1] - from_top - height)
             )
             page.insert_obj(image)
+        for kind, x, from_top, width, height in shapes:
+            self._shape(page, kind, x, size[1] - from_top - height, width, height)
         pdfium_c.FPDFPage_GenerateContent(page.raw)
         if rotation:
             page.set_rotation(rotation)
@@ -156,6 +162,27 @@ class PdfMaker:
         obj = pdfium_c.FPDFPageObj_CreateTextObj(self.document.raw, self.font(font_name), font_size)
         pdfium_c.FPDFText_SetText(obj, _wide(text))
         pdfium_c.FPDFPageObj_Transform(obj, *matrix)
+        pdfium_c.FPDFPage_InsertObject(page.raw, obj)
+
+    def _shape(self, page, kind: str, x: float, y: float, width: float, height: float) -> None:
+        if kind == RECT:
+            obj = pdfium_c.FPDFPageObj_CreateNewRect(x, y, width, height)
+        else:  # four Bézier quarters, as a disc is drawn
+            rx, ry, k = width / 2, height / 2, 0.5523
+            cx, cy = x + rx, y + ry
+            obj = pdfium_c.FPDFPageObj_CreateNewPath(cx + rx, cy)
+            for (px, py), (qx, qy) in zip(QUARTERS, QUARTERS[1:] + QUARTERS[:1], strict=True):
+                pdfium_c.FPDFPath_BezierTo(
+                    obj,
+                    cx + rx * (px + k * qx),
+                    cy + ry * (py + k * qy),
+                    cx + rx * (qx + k * px),
+                    cy + ry * (qy + k * py),
+                    cx + rx * qx,
+                    cy + ry * qy,
+                )
+            pdfium_c.FPDFPath_Close(obj)
+        pdfium_c.FPDFPath_SetDrawMode(obj, pdfium_c.FPDF_FILLMODE_WINDING, False)
         pdfium_c.FPDFPage_InsertObject(page.raw, obj)
 
     def _advances(self, text: str, font_size: float, font_name: str):

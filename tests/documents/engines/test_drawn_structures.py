@@ -1,0 +1,110 @@
+"""Tables and lists as browsers and word processors draw them: grids of thin filled rectangles,
+one per cell side, around short cells set close together, and list bullets drawn as discs rather
+than typed. Each document is made here (made.py), one property at a time."""
+
+from documents.engines.base import ConversionOptions
+from documents.engines.local import LocalEngine
+from tests.documents.engines.made import DISC, RECT, PdfMaker
+
+BORDER = 0.75
+FONT, SIZE = "Helvetica", 11.0
+
+
+def grid(rows, *, widths, spanning_last=False, left=85.0, top=100.0, height=20.0):
+    """A table drawn cell by cell: text lines and border rectangles for PdfMaker.page. Cells
+    are padded by 4 points, so neighbouring cells' text sits about a word space apart. With
+    `spanning_last`, the last row is one cell across the table (its text given per column)."""
+    lines, shapes = [], []
+    for number, row in enumerate(rows):
+        y = top + number * height
+        spans = not (spanning_last and number == len(rows) - 1)
+        x = left
+        for column, (text, width) in enumerate(zip(row, widths, strict=True)):
+            if text:
+                lines.append((text, x + 4, y + height - 6, SIZE, FONT))
+            shapes.append((RECT, x, y, width, BORDER))
+            if spans or column == 0:
+                shapes.append((RECT, x, y, BORDER, height))
+            x += width
+        shapes.append((RECT, x, y, BORDER, height))
+    shapes.append((RECT, left, top + len(rows) * height, sum(widths) + BORDER, BORDER))
+    return lines, shapes
+
+
+def markdown_of(tmp_path, lines, shapes) -> str:
+    maker = PdfMaker()
+    maker.page(lines, shapes=shapes)
+    path = maker.save(tmp_path / "drawn.pdf")
+    return LocalEngine().convert(path, "application/pdf", ConversionOptions()).markdown
+
+
+def table_rows(markdown: str) -> list[list[str]]:
+    return [
+        [cell.strip() for cell in line.strip().strip("|").split("|")]
+        for line in markdown.splitlines()
+        if line.startswith("|") and not set(line) <= set("|-")
+    ]
+
+
+CARGO = [
+    ["Quay", "2023", "2024", "Change"],
+    ["North Quay", "1,204", "1,310", "+8.8%"],
+    ["South Quay", "877", "842", "-4.0%"],
+    ["Total", "2,391", "2,547", "+6.5%"],
+]
+
+
+def test_a_grid_of_short_cells_set_close_keeps_its_header_and_every_cell(tmp_path):
+    lines, shapes = grid(CARGO, widths=[98, 40, 40, 46])
+
+    assert table_rows(markdown_of(tmp_path, lines, shapes)) == CARGO
+
+
+def test_a_last_row_spanning_the_grid_stays_one_cell(tmp_path):
+    rows = [*CARGO, ["Figures in tonnes,", "from the port's records.", "", ""]]
+    lines, shapes = grid(rows, widths=[98, 40, 40, 46], spanning_last=True)
+    first, second = lines[-2:]
+    # The rule between the first two columns, drawn in the rows above, falls in a space a
+    # little wider than a word space between the two parts of the note.
+    end = 85 + 98 - 3
+    width = PdfMaker()._advances(first[0] + " ", SIZE, FONT)[-1][1]
+    lines[-2:] = [(first[0], end - width, *first[2:]), (second[0], end + 8, *second[2:])]
+
+    found = table_rows(markdown_of(tmp_path, lines, shapes))
+
+    assert found[:4] == CARGO
+    assert "Figures in tonnes, from the port's records." in found[4]
+
+
+ITEMS = ["Dredging the inner basin", "Two electric cranes", "A new footpath"]
+
+
+def bulleted(items, *, left=72.0, top=100.0, bullet=4.0):
+    lines, shapes = [], []
+    for number, item in enumerate(items):
+        baseline = top + number * 16
+        lines.append((item, left + 12, baseline, SIZE, FONT))
+        shapes.append((DISC, left, baseline - 3.6 - bullet / 2, bullet, bullet))
+    return lines, shapes
+
+
+def test_a_list_with_drawn_bullets_keeps_one_item_per_line(tmp_path):
+    lines, shapes = bulleted(ITEMS)
+
+    markdown = markdown_of(tmp_path, lines, shapes)
+
+    assert [line for line in markdown.splitlines() if line] == [f"- {item}" for item in ITEMS]
+
+
+def test_a_lone_dot_beside_text_is_not_a_bullet(tmp_path):
+    lines, shapes = bulleted(ITEMS[:1])
+
+    assert markdown_of(tmp_path, lines, shapes).strip() == ITEMS[0]
+
+
+def test_points_marked_beside_their_labels_are_not_bullets(tmp_path):
+    lighthouse, office = bulleted(["Lighthouse"]), bulleted(["Harbour office"], left=300, top=140)
+
+    markdown = markdown_of(tmp_path, lighthouse[0] + office[0], lighthouse[1] + office[1])
+
+    assert "-" not in markdown and "•" not in markdown
