@@ -110,9 +110,12 @@ def _table_from_group(group, inside, words, bbox):
         leading.extend(group_lines(text_bands.pop(0)))
         top = min(w.top for band in text_bands for w in band) - 1
     rows: list[list[str]] = []
+    ruled_rows = len(text_bands) >= 3
     for number, band in enumerate(text_bands):
         band_lines = group_lines(band)
-        if number == 0 and len(text_bands) > 1:
+        if (number == 0 and len(text_bands) > 1) or (
+            ruled_rows and _one_wrapped_row(band_lines, separators, drawn)
+        ):
             rows.append(_merged_row(band_lines, separators, drawn))
         else:
             rows.extend(rows_from_lines(band_lines, separators, drawn))
@@ -133,6 +136,20 @@ def _reads_like_prose(words: list[Word]) -> bool:
 def _is_title_band(band: list[Word]) -> bool:
     """Lines over a wide grid that hold one or two phrases each: a title, not a row."""
     return all(len(split_line(line, CELL_GAP_EM)) <= 2 for line in group_lines(band))
+
+
+def _one_wrapped_row(lines: list[Line], separators: list[float], drawn: list[Rule]) -> bool:
+    """Whether a band of several lines is one row whose longer cells wrap: a column holds one
+    line of it while another holds more. A band of several rows (a body ruled only above and
+    below) fills every column once a row, or at least twice."""
+    if len(lines) < 2:
+        return False
+    filled = [0] * (len(separators) + 1)
+    for line in lines:
+        for column, text in enumerate(_cells(line, separators, drawn)):
+            filled[column] += bool(text)
+    counts = [count for count in filled if count]
+    return min(counts) == 1 < max(counts)
 
 
 def _divided(band: list[Word], v_rules: list[Rule]) -> bool:
@@ -376,21 +393,21 @@ def _column_of(x: float, separators: list[float]) -> int:
 def _cells(line: Line, separators: list[float], drawn: list[Rule] | None = None) -> list[str]:
     """The line's text by column; `drawn`: the table's column rules, when it has them.
 
-    A run of words that crosses a drawn column rule and has more cells after it is two cells set
+    Only the column rules drawn across this very line part it: a cell that spans columns has
+    none inside it. A run of words that crosses one and has more cells after it is two cells set
     too close (a cell filled up to the rule, then the next one): it is split word by word at the
-    rule. A crossing run that ends the line is split only where a rule drawn across this very
-    line lies in a space wider than a word space (narrow cells, each padded): otherwise it is text
-    overflowing its cell, or a cell spanning columns, and stays whole, and so do runs across
-    estimated whitespace separators.
+    rule. A crossing run that ends the line is split only where the rule lies in a space wider
+    than a word space (narrow cells, each padded): otherwise it is text overflowing its cell and
+    stays whole, and so do runs across estimated whitespace separators.
     """
     cells = [""] * (len(separators) + 1)
     chunks = split_line(line, CELL_GAP_EM)
     if drawn:
         middle = (line.top + line.bottom) / 2
         here = [(r.x0 + r.x1) / 2 for r in drawn if r.top <= middle <= r.bottom]
-        chunks = [
-            piece for chunk in chunks[:-1] for piece in _split_at(chunk, separators)
-        ] + _split_at(chunks[-1], here, min_gap_em=PADDED_CELL_GAP_EM)
+        chunks = [piece for chunk in chunks[:-1] for piece in _split_at(chunk, here)] + _split_at(
+            chunks[-1], here, min_gap_em=PADDED_CELL_GAP_EM
+        )
     for chunk in chunks:
         column = _column_of((chunk.x0 + chunk.x1) / 2, separators)
         if chunk.x1 - chunk.x0 > 3 * (chunk.size or 1) and column > _column_of(

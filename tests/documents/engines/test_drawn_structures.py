@@ -7,27 +7,32 @@ from documents.engines.local import LocalEngine
 from tests.documents.engines.made import DISC, RECT, PdfMaker
 
 BORDER = 0.75
-FONT, SIZE = "Helvetica", 11.0
+FONT, SIZE, LEADING = "Helvetica", 11.0, 13.0
 
 
-def grid(rows, *, widths, spanning_last=False, left=85.0, top=100.0, height=20.0):
-    """A table drawn cell by cell: text lines and border rectangles for PdfMaker.page. Cells
-    are padded by 4 points, so neighbouring cells' text sits about a word space apart. With
-    `spanning_last`, the last row is one cell across the table (its text given per column)."""
-    lines, shapes = [], []
+def grid(rows, *, widths, joined=(), left=85.0, top=100.0):
+    """A table drawn cell by cell: text lines and border rectangles for PdfMaker.page.
+
+    A cell is a string or a list of lines (a cell that wraps); cells are padded by 4 points, so
+    neighbouring cells' text sits about a word space apart. `joined` holds (row, column) pairs
+    whose left rule is not drawn: the cell spans it and the one before, its text given there.
+    """
+    lines, shapes, y = [], [], top
     for number, row in enumerate(rows):
-        y = top + number * height
-        spans = not (spanning_last and number == len(rows) - 1)
+        cells = [[cell] if isinstance(cell, str) else cell for cell in row]
+        height = 8 + LEADING * max(len(cell) for cell in cells)
         x = left
-        for column, (text, width) in enumerate(zip(row, widths, strict=True)):
-            if text:
-                lines.append((text, x + 4, y + height - 6, SIZE, FONT))
+        for column, (cell, width) in enumerate(zip(cells, widths, strict=True)):
+            for index, text in enumerate(cell):
+                if text:
+                    lines.append((text, x + 4, y + 1 + LEADING * (index + 1), SIZE, FONT))
             shapes.append((RECT, x, y, width, BORDER))
-            if spans or column == 0:
+            if (number, column) not in joined:
                 shapes.append((RECT, x, y, BORDER, height))
             x += width
         shapes.append((RECT, x, y, BORDER, height))
-    shapes.append((RECT, left, top + len(rows) * height, sum(widths) + BORDER, BORDER))
+        y += height
+    shapes.append((RECT, left, y, sum(widths) + BORDER, BORDER))
     return lines, shapes
 
 
@@ -62,7 +67,7 @@ def test_a_grid_of_short_cells_set_close_keeps_its_header_and_every_cell(tmp_pat
 
 def test_a_last_row_spanning_the_grid_stays_one_cell(tmp_path):
     rows = [*CARGO, ["Figures in tonnes,", "from the port's records.", "", ""]]
-    lines, shapes = grid(rows, widths=[98, 40, 40, 46], spanning_last=True)
+    lines, shapes = grid(rows, widths=[98, 40, 40, 46], joined={(4, 1), (4, 2), (4, 3)})
     first, second = lines[-2:]
     # The rule between the first two columns, drawn in the rows above, falls in a space a
     # little wider than a word space between the two parts of the note.
@@ -74,6 +79,44 @@ def test_a_last_row_spanning_the_grid_stays_one_cell(tmp_path):
 
     assert found[:4] == CARGO
     assert "Figures in tonnes, from the port's records." in found[4]
+
+
+RISKS = [
+    ["Risk", "Likelihood", "Mitigation"],
+    [
+        ["Supplier fails to", "deliver the steel"],
+        "Medium",
+        ["Order from two", "suppliers and keep", "stock on site"],
+    ],
+    ["Rain floods the pit", "High", ["Install pumps", "before autumn"]],
+    ["Crane breaks down", "Low", "Hire a spare"],
+]
+
+
+def test_a_row_whose_cells_wrap_stays_one_row(tmp_path):
+    lines, shapes = grid(RISKS, widths=[120, 70, 120])
+
+    assert table_rows(markdown_of(tmp_path, lines, shapes)) == [
+        ["Risk", "Likelihood", "Mitigation"],
+        [
+            "Supplier fails to deliver the steel",
+            "Medium",
+            "Order from two suppliers and keep stock on site",
+        ],
+        ["Rain floods the pit", "High", "Install pumps before autumn"],
+        ["Crane breaks down", "Low", "Hire a spare"],
+    ]
+
+
+def test_a_cell_joining_two_columns_keeps_its_words_together(tmp_path):
+    rows = [*RISKS[:1], *RISKS[3:], ["A note running on across two columns", "", "Monthly"]]
+    lines, shapes = grid(rows, widths=[120, 110, 120], joined={(2, 1)})
+
+    assert table_rows(markdown_of(tmp_path, lines, shapes))[2] == [
+        "A note running on across two columns",
+        "",
+        "Monthly",
+    ]
 
 
 ITEMS = ["Dredging the inner basin", "Two electric cranes", "A new footpath"]
