@@ -137,15 +137,22 @@ def _merge_bands_sharing_gutters(bands, size, separators: list[Rule]) -> list[li
 
     A drawn horizontal rule ends the run, and so does a wide white gap unless the next band has
     text on both sides of the strip (a centred caption under columns belongs to neither column).
+    Text on one side only, close above columns, opens them: one column starts higher than the
+    other, below a heading's space or with the end of a paragraph carried over.
     """
     merged: list[list[Item]] = []
     gutters: list[tuple[float, float]] = []
     bottom = 0.0
     for band in bands:
         top = min(i.top for i in band)
-        if merged and gutters and not _ruled_between(separators, bottom, top, merged[-1] + band):
-            open_gutters = _narrowed(gutters, band, size)
-            if open_gutters and top - bottom > size and not _spans_gutter(band, open_gutters):
+        if merged and not _ruled_between(separators, bottom, top, merged[-1] + band):
+            if gutters:
+                open_gutters = _narrowed(gutters, band, size)
+                if open_gutters and top - bottom > size and not _spans_gutter(band, open_gutters):
+                    open_gutters = []
+            elif top - bottom <= size:
+                open_gutters = _narrowed(_gaps(band, size), merged[-1], size)
+            else:
                 open_gutters = []
             if open_gutters:
                 merged[-1].extend(band)

@@ -6,6 +6,11 @@ from .geometry import Line, Word
 
 CHUNK_GAP_EM = 0.8
 CELL_GAP_EM = 1.2
+# A justified line spreads its words with one space, widened alike: at least this many spaces
+# on the line, differing by at most JUSTIFIED_SPREAD_EM, none wider than JUSTIFIED_MAX_GAP_EM.
+JUSTIFIED_MIN_SPACES = 3
+JUSTIFIED_SPREAD_EM = 0.2
+JUSTIFIED_MAX_GAP_EM = 2.0
 
 
 def group_lines(words: list[Word]) -> list[Line]:
@@ -63,11 +68,46 @@ def count_pieces(line: Line, gap_em: float) -> int:
 
 
 def chunks_of(words: list[Word]) -> list[Line]:
-    """Line fragments separated by wide gaps: pieces of one column, or cells of a table row."""
+    """Line fragments separated by wide gaps: pieces of one column, or cells of a table row.
+
+    The spaces of a justified line stay inside its chunk however wide (a narrow column set flush
+    on both sides widens them past a gap between cells): a run of spaces all one width is a
+    justified line's, where the gaps between a row's cells follow the cells' widths.
+    """
     chunks: list[Line] = []
     for line in group_lines(words):
-        chunks.extend(split_line(line, CHUNK_GAP_EM))
+        if len(line.words) == 1:
+            chunks.append(line)
+            continue
+        size = max(min(w.size for w in line.words), 1.0)
+        gaps = [b.x0 - a.x1 for a, b in zip(line.words, line.words[1:], strict=False)]
+        kept = _justified_spaces(gaps, size)
+        pieces: list[list[Word]] = [[line.words[0]]]
+        for index, word in enumerate(line.words[1:]):
+            if gaps[index] > CHUNK_GAP_EM * size and not kept[index]:
+                pieces.append([])
+            pieces[-1].append(word)
+        chunks.extend([line] if len(pieces) == 1 else [Line(piece) for piece in pieces])
     return chunks
+
+
+def _justified_spaces(gaps: list[float], size: float) -> list[bool]:
+    """Which of a line's gaps belong to a run of JUSTIFIED_MIN_SPACES or more gaps of one width
+    (within JUSTIFIED_SPREAD_EM), none wider than JUSTIFIED_MAX_GAP_EM."""
+    kept = [False] * len(gaps)
+    start = 0
+    while start < len(gaps):
+        low = high = gaps[start]
+        end = start + 1
+        while end < len(gaps):
+            wider, narrower = max(high, gaps[end]), min(low, gaps[end])
+            if wider - narrower > JUSTIFIED_SPREAD_EM * size:
+                break
+            low, high, end = narrower, wider, end + 1
+        if end - start >= JUSTIFIED_MIN_SPACES and high <= JUSTIFIED_MAX_GAP_EM * size:
+            kept[start:end] = [True] * (end - start)
+        start = end
+    return kept
 
 
 def body_size(words: list[Word]) -> float:
