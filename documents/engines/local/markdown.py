@@ -282,11 +282,12 @@ def render_page(items: list, style: HeadingStyle) -> str:
 
 
 def _continues_heading(previous: tuple[int, Line], level: int, line: Line) -> bool:
-    """A heading wrapped over two lines: same level, right below, no final punctuation."""
+    """A heading wrapped over two lines: same level, right below (loose glyph boxes of tightly
+    set lines may touch), no final punctuation."""
     prev_level, prev_line = previous
     return (
         prev_level == level
-        and 0 <= line.top - prev_line.bottom < 0.8 * line.height
+        and -0.25 * line.height <= line.top - prev_line.bottom < 0.8 * line.height
         and not prev_line.text.endswith(TERMINAL)
     )
 

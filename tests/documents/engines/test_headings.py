@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 import textwrap
 
+import pytest
+
 from documents.engines.base import ConversionOptions
 from documents.engines.local import LocalEngine
 
@@ -68,10 +70,12 @@ def test_a_line_in_bigger_type_above_the_body_is_a_heading(tmp_path):
     assert headings(pages[0]) == ["Harbour pilots at work"]
 
 
-def test_a_heading_wrapped_over_two_lines_stays_one_heading(tmp_path):
+@pytest.mark.parametrize("leading", [20.0, 16.0], ids=["spaced", "set solid"])
+def test_a_heading_wrapped_over_two_lines_stays_one_heading(tmp_path, leading):
+    """Set solid, as browsers set a title, the lines' glyph boxes touch."""
     title = "What the harbour pilots record in their logbooks before every crossing"
     lines = [
-        (line, 72.0, 50.0 + 20.0 * index, BODY * 1.6, "Helvetica-Bold")
+        (line, 72.0, 50.0 + leading * index, BODY * 1.6, "Helvetica-Bold")
         for index, line in enumerate(textwrap.wrap(title, 45))
     ]
 
