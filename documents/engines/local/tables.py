@@ -119,6 +119,10 @@ def _table_from_group(group, inside, words, bbox):
             rows.append(_merged_row(band_lines, separators, drawn))
         else:
             rows.extend(rows_from_lines(band_lines, separators, drawn))
+    below = _cell_rows_below(words, group_lines(inside), x0, x1, separators)
+    if below:
+        rows.extend(rows_from_lines(group_lines(below), separators, drawn))
+        inside = inside + below
     rows = [row for row in rows if any(row)]
     if len(rows) < 2:
         return None, []
@@ -176,6 +180,36 @@ def _rows_below(words, x0, x1, bottom, taken) -> list[Word]:
         result.extend(line.words)
         last_bottom = line.bottom
     return result
+
+
+def _cell_rows_below(words, lines: list[Line], x0, x1, separators) -> list[Word]:
+    """Rows set on under the drawn part of a table (rows shaded in turn can end with an unshaded
+    one, outside the drawn shapes): lines close below it whose cells, two or more, each start or
+    end where a cell of their column above does."""
+    edges: dict[int, list[float]] = {}
+    for line in lines:
+        for chunk in split_line(line, CELL_GAP_EM):
+            edges.setdefault(_column_of(chunk.x0, separators), []).extend((chunk.x0, chunk.x1))
+    previous = lines[-1]
+    below = [
+        w for w in words if w.top >= previous.bottom - 1 and x0 - SNAP <= w.x0 and w.x1 <= x1 + SNAP
+    ]
+    found: list[Word] = []
+    for line in group_lines(below):
+        if line.top - previous.bottom > previous.height:
+            break
+        chunks = split_line(line, CELL_GAP_EM)
+        columns = [_column_of(chunk.x0, separators) for chunk in chunks]
+        if len(chunks) < 2 or len(set(columns)) < len(chunks):
+            break
+        if not all(
+            any(abs(chunk.x0 - x) <= SNAP or abs(chunk.x1 - x) <= SNAP for x in edges.get(c, ()))
+            for chunk, c in zip(chunks, columns, strict=True)
+        ):
+            break
+        found.extend(line.words)
+        previous = line
+    return found
 
 
 def _span(rule: Rule) -> float:

@@ -119,6 +119,43 @@ def test_a_cell_joining_two_columns_keeps_its_words_together(tmp_path):
     ]
 
 
+def striped(rows, *, widths, left=85.0, top=100.0, height=18.0):
+    """A table with no borders, its header and every second row shaded (filled rectangles
+    behind them): text lines and shapes for PdfMaker.page."""
+    lines, shapes = [], []
+    for number, row in enumerate(rows):
+        y = top + number * height
+        if number % 2 == 0:
+            shapes.append((RECT, left, y, sum(widths), height))
+        x = left
+        for text, width in zip(row, widths, strict=True):
+            if text:
+                lines.append((text, x + 4, y + height - 5, SIZE, FONT))
+            x += width
+    return lines, shapes
+
+
+INVOICE = [
+    ["Item", "Qty", "Unit price", "Amount"],
+    ["Pencils", "12", "0.40", "4.80"],
+    ["Notebooks", "5", "2.10", "10.50"],
+    ["Stapler", "1", "7.95", "7.95"],
+    ["Envelopes", "50", "0.05", "2.50"],
+    ["Total", "", "", "25.75"],
+]
+
+
+def test_a_striped_table_keeps_its_last_row_outside_the_shading(tmp_path):
+    lines, shapes = striped(INVOICE, widths=[90, 50, 80, 70])
+    assert len(INVOICE) % 2 == 0, "the last row is not shaded"
+    caption = ("Prices include the county's sales tax.", 89, 100 + 6 * 18 + 14, SIZE, FONT)
+
+    markdown = markdown_of(tmp_path, [*lines, caption], shapes)
+
+    assert table_rows(markdown) == INVOICE
+    assert "Prices include the county's sales tax." in markdown.splitlines()
+
+
 ITEMS = ["Dredging the inner basin", "Two electric cranes", "A new footpath"]
 
 
