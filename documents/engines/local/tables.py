@@ -119,10 +119,15 @@ def _table_from_group(group, inside, words, bbox):
             rows.append(_merged_row(band_lines, separators, drawn))
         else:
             rows.extend(rows_from_lines(band_lines, separators, drawn))
-    below = _cell_rows_below(words, group_lines(inside), x0, x1, separators)
+    lines = group_lines(inside)
+    above = _rows_set_on(words, lines, x0, x1, separators, upwards=True)
+    below = _rows_set_on(words, lines, x0, x1, separators, upwards=False)
+    if above:
+        rows[:0] = rows_from_lines(group_lines(above), separators, drawn)
+        top = min(top, min(w.top for w in above) - 1)
     if below:
         rows.extend(rows_from_lines(group_lines(below), separators, drawn))
-        inside = inside + below
+    inside = above + inside + below
     rows = [row for row in rows if any(row)]
     if len(rows) < 2:
         return None, []
@@ -182,21 +187,27 @@ def _rows_below(words, x0, x1, bottom, taken) -> list[Word]:
     return result
 
 
-def _cell_rows_below(words, lines: list[Line], x0, x1, separators) -> list[Word]:
-    """Rows set on under the drawn part of a table (rows shaded in turn can end with an unshaded
-    one, outside the drawn shapes): lines close below it whose cells, two or more, each start or
-    end where a cell of their column above does."""
+def _rows_set_on(words, lines: list[Line], x0, x1, separators, upwards: bool) -> list[Word]:
+    """Rows of the table set on beyond its drawn part: lines close above it (a header over a
+    table ruled only under its rows) or below it (rows shaded in turn end with an unshaded one)
+    whose cells, two or more, each start or end where a cell of their column does."""
     edges: dict[int, list[float]] = {}
     for line in lines:
         for chunk in split_line(line, CELL_GAP_EM):
             edges.setdefault(_column_of(chunk.x0, separators), []).extend((chunk.x0, chunk.x1))
-    previous = lines[-1]
-    below = [
-        w for w in words if w.top >= previous.bottom - 1 and x0 - SNAP <= w.x0 and w.x1 <= x1 + SNAP
+    previous = lines[0] if upwards else lines[-1]
+    beyond = [
+        w
+        for w in words
+        if (w.bottom <= previous.top + 1 if upwards else w.top >= previous.bottom - 1)
+        and x0 - SNAP <= w.x0
+        and w.x1 <= x1 + SNAP
     ]
     found: list[Word] = []
-    for line in group_lines(below):
-        if line.top - previous.bottom > previous.height:
+    candidates = group_lines(beyond)
+    for line in reversed(candidates) if upwards else candidates:
+        gap = previous.top - line.bottom if upwards else line.top - previous.bottom
+        if gap > previous.height:
             break
         chunks = split_line(line, CELL_GAP_EM)
         columns = [_column_of(chunk.x0, separators) for chunk in chunks]

@@ -156,6 +156,29 @@ def test_a_striped_table_keeps_its_last_row_outside_the_shading(tmp_path):
     assert "Prices include the county's sales tax." in markdown.splitlines()
 
 
+def ruled_under(rows, *, widths, left=85.0, top=100.0, height=18.0):
+    """A table ruled only under each row, its header's rule the first: text lines and rules for
+    PdfMaker.page. The first column is set flush left, the others (numbers) flush right."""
+    maker, lines, shapes = PdfMaker(), [], []
+    for number, row in enumerate(rows):
+        y = top + number * height
+        x = left
+        for column, (text, width) in enumerate(zip(row, widths, strict=True)):
+            advance = maker._advances(text + " ", SIZE, FONT)[-1][1] if column else 0
+            lines.append(
+                (text, x + 4 if not column else x + width - 4 - advance, y + 13, SIZE, FONT)
+            )
+            x += width
+        shapes.append((RECT, left, y + height, sum(widths), BORDER))
+    return lines, shapes
+
+
+def test_a_header_over_a_table_ruled_under_its_rows_heads_the_table(tmp_path):
+    lines, shapes = ruled_under(INVOICE[:-1], widths=[150, 50, 80, 70])
+
+    assert table_rows(markdown_of(tmp_path, lines, shapes)) == INVOICE[:-1]
+
+
 ITEMS = ["Dredging the inner basin", "Two electric cranes", "A new footpath"]
 
 
