@@ -6,9 +6,11 @@ import re
 from dataclasses import dataclass, field
 
 from .geometry import Line
+from .lines import count_pieces
 from .tables import Table, rows_from_lines, whitespace_separators
 
 HEADING_SIZE_RATIO = 1.15
+SET_APART_EM = 3.0
 MAX_HEADING_CHARS = 150
 BULLETS = "•◦▪‣●○■□➢►–-*·"
 BULLET_RE = re.compile(rf"^[{re.escape(BULLETS)}]\s+")
@@ -114,6 +116,7 @@ class HeadingStyle:
             and self.bold_marks_headings
             and line.size >= self.body_size * 0.9
             and len(line.text) <= 100
+            and not _set_apart(line)
         ):
             return min(len(self.sized_levels) + 1, 6)
         return None
@@ -299,6 +302,8 @@ def _starts_new_paragraph(paragraph: list[Line], line: Line) -> bool:
     ends_sentence = last.text.rstrip().endswith(TERMINAL)
     if BULLET_RE.match(line.text) or NUMBERED_RE.match(line.text):
         return True
+    if _set_apart(line) or _set_apart(last):
+        return True
     if line.top < last.top - 1 or line.x0 > last.x1:
         return ends_sentence or not line.text[:1].islower()
     if line.top - last.bottom > 0.5 * max(last.height, line.height):
@@ -310,6 +315,13 @@ def _starts_new_paragraph(paragraph: list[Line], line: Line) -> bool:
         return True
     right = max(p.x1 for p in paragraph)
     return ends_sentence and last.x1 < right - 4 * size
+
+
+def _set_apart(line: Line) -> bool:
+    """A line whose words stand in two groups far apart, a label and its value (an invoice's
+    totals, a form's fields): a line of its own, never joined to the next. The spaces of
+    justified lines, even widened after a sentence, stay well under this."""
+    return line.cell_count >= 2 and count_pieces(line, SET_APART_EM) >= 2
 
 
 def _paragraph_text(lines: list[Line]) -> str:

@@ -82,3 +82,26 @@ def test_a_heading_wrapped_over_two_lines_stays_one_heading(tmp_path, leading):
     pages = convert(tmp_path, [lines + body_page()])
 
     assert headings(pages[0]) == [title]
+
+
+def test_labels_set_apart_from_their_values_stay_lines_of_their_own_and_no_heading(tmp_path):
+    """An invoice's totals: a label, and its value far to the right; the last line bold."""
+    totals = [("Subtotal", "1,482.00", "Helvetica"), ("VAT 20%", "296.40", "Helvetica")]
+    totals.append(("Total due", "1,778.40", "Helvetica-Bold"))
+    lines = [
+        line
+        for index, (label, value, font) in enumerate(totals)
+        for line in (
+            (label, 300.0, 300.0 + 14 * index, BODY, font),
+            (value, 480.0, 300.0 + 14 * index, BODY, font),
+        )
+    ]
+
+    [markdown] = convert(tmp_path, [body_page() + lines])
+
+    assert headings(markdown) == []
+    assert [line for line in markdown.splitlines() if line][-3:] == [
+        "Subtotal 1,482.00",
+        "VAT 20% 296.40",
+        "Total due 1,778.40",
+    ]
