@@ -10,6 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+TOUCHING_EM = 0.1  # a space between two words is wider than this many font sizes
+CLOSING = ",.;:!?)]}%’”"
+OPENING = "([{‘“„"
+
 
 @dataclass(slots=True)
 class Word:
@@ -111,5 +115,26 @@ class Rule:
 
 
 def join_words(words: list[Word]) -> str:
-    """Join words left to right; right-to-left runs are already in logical order per word."""
-    return " ".join(w.text for w in words)
+    """Join words left to right; right-to-left runs are already in logical order per word.
+
+    No space goes between words that touch where a mark set in another size (a footnote mark or
+    an exponent, raised after its word) or punctuation in another font (the comma after the
+    mark, a symbol after a parenthesis) meets them; but a mark after a number stays apart
+    (`750 1` is not `7501`), and so do words of two scripts set side by side.
+    """
+    text = words[0].text
+    for previous, word in zip(words, words[1:], strict=False):
+        joined = _touching(previous, word) and (
+            abs(previous.size - word.size) > 0.1 * max(previous.size, word.size)
+            or word.text[0] in CLOSING
+            or previous.text[-1] in OPENING
+        )
+        if joined and not (previous.text[-1].isdigit() and word.text[0].isdigit()):
+            text += word.text
+        else:
+            text += " " + word.text
+    return text
+
+
+def _touching(previous: Word, word: Word) -> bool:
+    return word.x0 - previous.x1 <= TOUCHING_EM * min(previous.size, word.size)

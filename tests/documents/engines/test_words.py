@@ -1,0 +1,55 @@
+"""How a line's words join into text: a footnote mark or an exponent set in smaller type right
+after its word, and the punctuation after it in the body font, join without spaces; a mark
+after a number stays apart, so that a figure keeps its value."""
+
+import pytest
+
+from documents.engines.base import ConversionOptions
+from documents.engines.local import LocalEngine
+from documents.engines.local.geometry import Word, join_words
+from tests.documents.engines.made import FIRST_PARAGRAPH, PdfMaker, flat, paragraph_lines
+
+FONT, SIZE, MARK = "Helvetica", 11.0, 7.0
+GAP = 0.3  # points between two text objects set one after the other, as a browser sets them
+
+
+def set_touching(parts, x=72.0, baseline=400.0):
+    """Text objects set one right after another, each (text, size, raised by)."""
+    maker, lines = PdfMaker(), []
+    for text, size, raised in parts:
+        lines.append((text, x, baseline - raised, size, FONT))
+        x += maker._advances(text + "|", size, FONT)[-1][1] + GAP
+    return lines
+
+
+@pytest.mark.parametrize(
+    ("parts", "expected"),
+    [
+        (
+            [("in the last century", SIZE, 0), ("1", MARK, 4), (", and then", SIZE, 0)],
+            "in the last century1, and then",
+        ),
+        (
+            [("an area of 12 km", SIZE, 0), ("2", MARK, 4), (" in all", SIZE, 0)],
+            "an area of 12 km2 in all",
+        ),
+    ],
+    ids=["footnote mark", "exponent"],
+)
+def test_a_raised_mark_and_the_punctuation_after_it_join_its_word(tmp_path, parts, expected):
+    maker = PdfMaker()
+    maker.page(paragraph_lines([FIRST_PARAGRAPH]) + set_touching(parts))
+    path = maker.save(tmp_path / "marks.pdf")
+
+    markdown = LocalEngine().convert(path, "application/pdf", ConversionOptions()).markdown
+
+    assert expected in flat(markdown)
+
+
+def test_a_mark_touching_a_number_stays_apart_from_it():
+    """As a browser sets a footnote mark after a figure in a table: two words that touch."""
+    figure = Word("273,879,750", 100.0, 200.0, 160.0, 212.0, SIZE)
+    mark = Word("1", 160.1, 198.0, 164.0, 206.0, MARK)
+
+    assert join_words([figure, mark]) == "273,879,750 1"
+    assert join_words([Word("km", 146.0, 200.0, 160.0, 212.0, SIZE), mark]) == "km1"
