@@ -122,19 +122,21 @@ def join_words(words: list[Word]) -> str:
     mark, a symbol after a parenthesis) meets them; but a mark after a number stays apart
     (`750 1` is not `7501`), and so do words of two scripts set side by side.
     """
-    text = words[0].text
+    parts = [words[0].text]
     for previous, word in zip(words, words[1:], strict=False):
-        joined = _touching(previous, word) and (
-            abs(previous.size - word.size) > 0.1 * max(previous.size, word.size)
-            or word.text[0] in CLOSING
-            or previous.text[-1] in OPENING
-        )
-        if joined and not (previous.text[-1].isdigit() and word.text[0].isdigit()):
-            text += word.text
-        else:
-            text += " " + word.text
-    return text
+        smaller = previous.size if previous.size < word.size else word.size
+        if word.x0 - previous.x1 > TOUCHING_EM * smaller or not _glued(previous, word):
+            parts.append(" ")
+        parts.append(word.text)
+    return "".join(parts)
 
 
-def _touching(previous: Word, word: Word) -> bool:
-    return word.x0 - previous.x1 <= TOUCHING_EM * min(previous.size, word.size)
+def _glued(previous: Word, word: Word) -> bool:
+    """Whether two touching words are one: a mark in another size, or punctuation."""
+    if previous.text[-1].isdigit() and word.text[0].isdigit():
+        return False
+    return (
+        abs(previous.size - word.size) > 0.1 * max(previous.size, word.size)
+        or word.text[0] in CLOSING
+        or previous.text[-1] in OPENING
+    )

@@ -81,6 +81,9 @@ def chunks_of(words: list[Word]) -> list[Line]:
             continue
         size = max(min(w.size for w in line.words), 1.0)
         gaps = [b.x0 - a.x1 for a, b in zip(line.words, line.words[1:], strict=False)]
+        if max(gaps) <= CHUNK_GAP_EM * size:
+            chunks.append(line)
+            continue
         kept = _justified_spaces(gaps, size)
         pieces: list[list[Word]] = [[line.words[0]]]
         for index, word in enumerate(line.words[1:]):

@@ -460,10 +460,10 @@ def drawn_bullets(paths: list[tuple], frame: PageFrame, words: list[Word]) -> li
     largest = max(w.size for w in words)
     marks = []
     for _, bounds in paths:
-        x0, top, x1, bottom = frame.box(*bounds)
-        width, height = x1 - x0, bottom - top
+        left, low, right, high = bounds  # a quarter turn swaps width and height: both tested
+        width, height = right - left, high - low
         if 0 < width <= BULLET_ASPECT * height <= BULLET_ASPECT**2 * width <= 2 * largest:
-            marks.append((x0, top, x1, bottom))
+            marks.append(frame.box(*bounds))
     if len(marks) > MAX_BULLET_MARKS:
         return []
     starts = sorted(words, key=lambda w: w.x0)
