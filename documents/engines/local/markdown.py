@@ -11,6 +11,12 @@ from .tables import Table, rows_from_lines, whitespace_separators
 
 HEADING_SIZE_RATIO = 1.15
 SET_APART_EM = 3.0
+# Items Markdown reads as a list (`(1)` or `a)` are not), and so may nest: a line of another
+# kind set further in would read as code. Right-to-left lines start at the right, wherever
+# their left end falls.
+MARKDOWN_ITEM_RE = re.compile(r"^(- |\d{1,9}[.)] )")
+RTL_RE = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
+NESTED_LIST_MAX_STEP_EM = 5.0
 MAX_HEADING_CHARS = 150
 BULLETS = "•◦▪‣●○■□➢►–-*·"
 BULLET_RE = re.compile(rf"^[{re.escape(BULLETS)}]\s+")
@@ -252,16 +258,23 @@ def render_table(table: Table) -> str:
 def render_page(items: list, style: HeadingStyle) -> str:
     blocks: list[str] = []
     paragraph: list[Line] = []
+    list_lefts: list[float] = []  # where the items of each open list level start
 
     def close_paragraph() -> None:
         if paragraph:
-            blocks.append(_paragraph_text(paragraph))
+            text = _paragraph_text(paragraph)
+            if MARKDOWN_ITEM_RE.match(text) and not RTL_RE.search(text):
+                text = "    " * _list_depth(list_lefts, paragraph[0]) + text
+            else:
+                list_lefts.clear()
+            blocks.append(text)
             paragraph.clear()
 
     previous_heading: tuple[int, Line] | None = None
     for item in items:
         if isinstance(item, Table):
             close_paragraph()
+            list_lefts.clear()
             previous_heading = None
             table = render_table(item)
             if table:
@@ -270,6 +283,7 @@ def render_page(items: list, style: HeadingStyle) -> str:
         level = style.level(item)
         if level is not None:
             close_paragraph()
+            list_lefts.clear()
             if previous_heading and _continues_heading(previous_heading, level, item):
                 blocks[-1] = f"{blocks[-1]} {item.text}"
             else:
@@ -282,6 +296,19 @@ def render_page(items: list, style: HeadingStyle) -> str:
         paragraph.append(item)
     close_paragraph()
     return "\n\n".join(block for block in blocks if block.strip())
+
+
+def _list_depth(list_lefts: list[float], item: Line) -> int:
+    """How deep a list item sits among the items before it: a nested list is set a little
+    further in (an item far to the right starts a list of another column)."""
+    size = max(item.size, 1.0)
+    if list_lefts and item.x0 > list_lefts[-1] + NESTED_LIST_MAX_STEP_EM * size:
+        list_lefts.clear()
+    while list_lefts and item.x0 < list_lefts[-1] - 0.5 * size:
+        list_lefts.pop()
+    if not list_lefts or item.x0 > list_lefts[-1] + 0.5 * size:
+        list_lefts.append(item.x0)
+    return len(list_lefts) - 1
 
 
 def _continues_heading(previous: tuple[int, Line], level: int, line: Line) -> bool:

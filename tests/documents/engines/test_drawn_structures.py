@@ -211,3 +211,31 @@ def test_points_marked_beside_their_labels_are_not_bullets(tmp_path):
     markdown = markdown_of(tmp_path, lighthouse[0] + office[0], lighthouse[1] + office[1])
 
     assert "-" not in markdown and "•" not in markdown
+
+
+def test_a_nested_list_is_set_in_under_its_item(tmp_path):
+    items = [(72.0, "• First point"), (90.0, "– A nested detail"), (90.0, "– Another one")]
+    items.append((72.0, "• Second point"))
+    lines = [(text, x, 100.0 + 16 * index, SIZE, FONT) for index, (x, text) in enumerate(items)]
+
+    markdown = markdown_of(tmp_path, lines, [])
+
+    assert [line for line in markdown.splitlines() if line] == [
+        "- First point",
+        "    - A nested detail",
+        "    - Another one",
+        "- Second point",
+    ]
+
+
+def test_lists_side_by_side_in_two_columns_are_not_nested(tmp_path):
+    left = ["• Dredging the inner basin", "• Two electric cranes", "• A new footpath lit at night"]
+    right = ["• Extend the South Quay", "• Replace the launch", "• Open a second ferry berth"]
+    prose = "The harbour authority set out its works for the coming season in two lists."
+    lines = [(text, 72.0, 300.0 + 16 * index, SIZE, FONT) for index, text in enumerate(left)]
+    lines += [(text, 320.0, 300.0 + 16 * index, SIZE, FONT) for index, text in enumerate(right)]
+    lines += [(f"{prose} {prose}", 72.0, 260.0 + 16 * row, SIZE, FONT) for row in range(2)]
+
+    markdown = markdown_of(tmp_path, lines, [])
+
+    assert not any(line.startswith(" ") for line in markdown.splitlines())
