@@ -118,7 +118,7 @@ class HeadingStyle:
             )
             return min(position + 1, 6)
         if (
-            line.bold
+            all(word.bold for word in line.words)  # a bold label before its value is no title
             and self.bold_marks_headings
             and line.size >= self.body_size * 0.9
             and len(line.text) <= 100

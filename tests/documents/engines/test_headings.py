@@ -105,3 +105,17 @@ def test_labels_set_apart_from_their_values_stay_lines_of_their_own_and_no_headi
         "VAT 20% 296.40",
         "Total due 1,778.40",
     ]
+
+
+def test_a_bold_label_before_its_value_is_no_heading(tmp_path):
+    label = "Invoice number:"
+    width = PdfMaker()._advances(label + " ", BODY, "Helvetica-Bold")[-1][1]
+    lines = [
+        (label, 72.0, 60.0, BODY, "Helvetica-Bold"),
+        ("2024-0187", 72.0 + width + 3, 60.0, BODY, "Helvetica"),
+    ]
+
+    [markdown] = convert(tmp_path, [lines + body_page()])
+
+    assert headings(markdown) == []
+    assert markdown.startswith("Invoice number: 2024-0187")
