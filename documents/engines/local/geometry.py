@@ -122,6 +122,8 @@ def join_words(words: list[Word]) -> str:
     mark, a symbol after a parenthesis) meets them; but a mark after a number stays apart
     (`750 1` is not `7501`), and so do words of two scripts set side by side.
     """
+    if all(b.x0 - a.x1 > TOUCHING_EM * a.size for a, b in zip(words, words[1:], strict=False)):
+        return " ".join(w.text for w in words)  # no word touches the one before: most lines
     parts = [words[0].text]
     for previous, word in zip(words, words[1:], strict=False):
         smaller = previous.size if previous.size < word.size else word.size
