@@ -120,8 +120,7 @@ def _table_from_group(group, inside, words, bbox):
         else:
             rows.extend(rows_from_lines(band_lines, separators, drawn))
     lines = group_lines(inside)
-    above = _rows_set_on(words, lines, x0, x1, separators, upwards=True)
-    below = _rows_set_on(words, lines, x0, x1, separators, upwards=False)
+    above, below = _rows_set_on(words, lines, x0, x1, separators)
     if above:
         rows[:0] = rows_from_lines(group_lines(above), separators, drawn)
         top = min(top, min(w.top for w in above) - 1)
@@ -166,7 +165,7 @@ def _divided(band: list[Word], v_rules: list[Rule]) -> bool:
     whose cells sit close together (a header of short labels), not a title over the grid (an
     axis through a chart's labels parts them in two)."""
     middle = statistics.median(w.middle for w in band)
-    crossing = [(r.x0 + r.x1) / 2 for r in v_rules if r.top <= middle <= r.bottom]
+    crossing = _rules_across(v_rules, middle)
     return len({_column_of((w.x0 + w.x1) / 2, crossing) for w in band}) >= 3
 
 
@@ -187,40 +186,46 @@ def _rows_below(words, x0, x1, bottom, taken) -> list[Word]:
     return result
 
 
-def _rows_set_on(words, lines: list[Line], x0, x1, separators, upwards: bool) -> list[Word]:
+def _rows_set_on(words, lines: list[Line], x0, x1, separators) -> tuple[list[Word], list[Word]]:
     """Rows of the table set on beyond its drawn part: lines close above it (a header over a
-    table ruled only under its rows) or below it (rows shaded in turn end with an unshaded one)
+    table ruled only under its rows) and below it (rows shaded in turn end with an unshaded one)
     whose cells, two or more, each start or end where a cell of their column does."""
     edges: dict[int, list[float]] = {}
     for line in lines:
         for chunk in split_line(line, CELL_GAP_EM):
             edges.setdefault(_column_of(chunk.x0, separators), []).extend((chunk.x0, chunk.x1))
-    previous = lines[0] if upwards else lines[-1]
-    beyond = [
-        w
-        for w in words
-        if (w.bottom <= previous.top + 1 if upwards else w.top >= previous.bottom - 1)
-        and x0 - SNAP <= w.x0
-        and w.x1 <= x1 + SNAP
-    ]
-    found: list[Word] = []
-    candidates = group_lines(beyond)
-    for line in reversed(candidates) if upwards else candidates:
-        gap = previous.top - line.bottom if upwards else line.top - previous.bottom
-        if gap > previous.height:
-            break
-        chunks = split_line(line, CELL_GAP_EM)
-        columns = [_column_of(chunk.x0, separators) for chunk in chunks]
-        if len(chunks) < 2 or len(set(columns)) < len(chunks):
-            break
-        if not all(
-            any(abs(chunk.x0 - x) <= SNAP or abs(chunk.x1 - x) <= SNAP for x in edges.get(c, ()))
-            for chunk, c in zip(chunks, columns, strict=True)
-        ):
-            break
-        found.extend(line.words)
-        previous = line
-    return found
+
+    def lines_on(candidates: list[Line], previous: Line, upwards: bool) -> list[Word]:
+        found: list[Word] = []
+        for line in candidates:
+            gap = previous.top - line.bottom if upwards else line.top - previous.bottom
+            if gap > previous.height:
+                break
+            chunks = split_line(line, CELL_GAP_EM)
+            columns = [_column_of(chunk.x0, separators) for chunk in chunks]
+            if len(chunks) < 2 or len(set(columns)) < len(chunks):
+                break
+            if not all(
+                any(
+                    abs(chunk.x0 - x) <= SNAP or abs(chunk.x1 - x) <= SNAP for x in edges.get(c, ())
+                )
+                for chunk, c in zip(chunks, columns, strict=True)
+            ):
+                break
+            found.extend(line.words)
+            previous = line
+        return found
+
+    first, last = lines[0], lines[-1]
+    within = [w for w in words if x0 - SNAP <= w.x0 and w.x1 <= x1 + SNAP]
+    above = group_lines([w for w in within if w.bottom <= first.top + 1])
+    below = group_lines([w for w in within if w.top >= last.bottom - 1])
+    return lines_on(above[::-1], first, upwards=True), lines_on(below, last, upwards=False)
+
+
+def _rules_across(rules: list[Rule], y: float) -> list[float]:
+    """Where the vertical rules that run across height `y` stand."""
+    return [(r.x0 + r.x1) / 2 for r in rules if r.top <= y <= r.bottom]
 
 
 def _span(rule: Rule) -> float:
@@ -449,7 +454,7 @@ def _cells(line: Line, separators: list[float], drawn: list[Rule] | None = None)
     chunks = split_line(line, CELL_GAP_EM)
     if drawn:
         middle = (line.top + line.bottom) / 2
-        here = [(r.x0 + r.x1) / 2 for r in drawn if r.top <= middle <= r.bottom]
+        here = _rules_across(drawn, middle)
         chunks = [piece for chunk in chunks[:-1] for piece in _split_at(chunk, here)] + _split_at(
             chunks[-1], here, min_gap_em=PADDED_CELL_GAP_EM
         )
