@@ -119,6 +119,7 @@ def test_a_live_scrape_adds_up_every_process_after_real_conversions(
     api_server, workers, receiver, make_document, tmp_path
 ):
     from documents.models import Document
+    from jobs.models import Worker
 
     server = api_server(METRICS_TOKEN=TOKEN, WEB_CONCURRENCY=2, **HOOKS)
     pdf = fixture_upload("minimal-document.pdf").read()
@@ -144,6 +145,9 @@ def test_a_live_scrape_adds_up_every_process_after_real_conversions(
     )
     with urllib.request.urlopen(f"{server.url}/v1/documents/{waiting['id']}/status") as answer:
         assert json.loads(answer.read())["status"] == "completed"
+    # A worker process joins once its engine is built: under load the first can convert both
+    # documents before the second has joined.
+    wait_until(lambda: Worker.objects.filter(status=Worker.Status.ACTIVE).count() == 2, timeout=60)
     found = scrape(server)
 
     completed = {"engine": "local", "outcome": "completed"}
