@@ -11,6 +11,12 @@ CELL_GAP_EM = 1.2
 JUSTIFIED_MIN_SPACES = 3
 JUSTIFIED_SPREAD_EM = 0.2
 JUSTIFIED_MAX_GAP_EM = 2.0
+# Words at most this fraction of a line's largest size, an em of that size or more to one side
+# of all its larger words and holding this many letters, are lines of their own
+# (`_smaller_beside`).
+SMALLER_BESIDE_RATIO = 0.7
+SMALLER_BESIDE_GAP_EM = 1.0
+SMALLER_BESIDE_MIN_LETTERS = 8
 
 
 def group_lines(words: list[Word]) -> list[Line]:
@@ -32,7 +38,39 @@ def group_lines(words: list[Word]) -> list[Line]:
                 continue
         lines.append([word])
         top, bottom, middles = word.top, word.bottom, middle
-    return [Line(sorted(ws, key=_left)) for ws in lines]
+    grouped: list[Line] = []
+    for line_words in lines:
+        line_words.sort(key=_left)
+        grouped.extend(_smaller_beside(line_words))
+    if len(grouped) > len(lines):
+        grouped.sort(key=lambda line: (line.top + line.bottom) / 2)
+    return grouped
+
+
+def _smaller_beside(words: list[Word]) -> list[Line]:
+    """The line these words make, or, when smaller type stands apart to one side of larger type
+    (a date or an address set beside a title, several lines of it within the title's height),
+    the larger words' line followed by the lines the smaller words make by themselves.
+
+    Taken as one line, the smaller words joined the title, and two of their lines were read
+    interleaved word by word. A superscript or a footnote mark touches its word, and a symbol or
+    an initial set larger stands within its line, so neither is cut off; nor are a formula's
+    indices or a chart's tick labels, which hold few letters.
+    """
+    sizes = [word.size for word in words]
+    largest = max(sizes)
+    if min(sizes) > SMALLER_BESIDE_RATIO * largest:
+        return [Line(words)]
+    smaller = [word for word in words if word.size <= SMALLER_BESIDE_RATIO * largest]
+    larger = [word for word in words if word.size > SMALLER_BESIDE_RATIO * largest]
+    gap = SMALLER_BESIDE_GAP_EM * largest
+    before = smaller[-1].x1 + gap <= larger[0].x0
+    after = larger[-1].x1 + gap <= smaller[0].x0
+    if not (before or after):
+        return [Line(words)]
+    if sum(char.isalpha() for word in smaller for char in word.text) < SMALLER_BESIDE_MIN_LETTERS:
+        return [Line(words)]
+    return [Line(larger), *group_lines(smaller)]
 
 
 def _left(word: Word) -> float:

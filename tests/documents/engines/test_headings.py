@@ -119,3 +119,21 @@ def test_a_bold_label_before_its_value_is_no_heading(tmp_path):
 
     assert headings(markdown) == []
     assert markdown.startswith("Invoice number: 2024-0187")
+
+
+def test_smaller_lines_set_beside_a_title_stay_out_of_it_and_in_their_order(tmp_path):
+    """A letterhead: the title on the left, two small lines on the right within its height."""
+    title = "Annual statement"
+    beside = ["Prepared by the finance office", "Reviewed by the audit board"]
+    lines = [(title, 72.0, 62.0, BODY * 1.8, "Helvetica-Bold")]
+    lines += [
+        (text, 400.0, 52.0 + 9 * index, BODY * 0.8, "Helvetica")
+        for index, text in enumerate(beside)
+    ]
+
+    [markdown] = convert(tmp_path, [lines + body_page()])
+
+    assert headings(markdown) == [title]
+    text = flat(markdown)
+    assert beside[0] in text and beside[1] in text
+    assert text.index(beside[0]) < text.index(beside[1]) < text.index(FIRST_PARAGRAPH[:40])
