@@ -21,6 +21,10 @@ from .geometry import Rule, Word
 
 BOLD_NAME_PARTS = ("bold", "black", "heavy", "semibold", "demi", "-bd", ",bd")
 ITALIC_NAME_PARTS = ("italic", "oblique", "-it", ",it")
+# A font named for a style that is not bold is not bold, whatever weight PDFium reports: where
+# the font does not state its weight, PDFium estimates it from the stems' width, and browsers'
+# oblique fonts come out at 600 and more beside 225 for their upright faces.
+NOT_BOLD_NAME_PARTS = (*ITALIC_NAME_PARTS, "regular", "roman", "book", "light")
 FONT_FLAG_ITALIC = 1 << 6
 FONT_FLAG_FORCE_BOLD = 1 << 18
 RTL_BIDI = {"R", "AL"}
@@ -218,7 +222,7 @@ class _FontStyles:
             bold = (
                 any(part in lowered for part in BOLD_NAME_PARTS)
                 or bool(flags & FONT_FLAG_FORCE_BOLD)
-                or weight >= 600
+                or (weight >= 600 and not any(part in lowered for part in NOT_BOLD_NAME_PARTS))
             )
             italic = any(part in lowered for part in ITALIC_NAME_PARTS) or bool(
                 flags & FONT_FLAG_ITALIC

@@ -10,6 +10,7 @@ import pytest
 
 from documents.engines.base import ConversionOptions
 from documents.engines.local import LocalEngine
+from fakes import hostile
 
 from .made import FIRST_PARAGRAPH, SECOND_PARAGRAPH, PdfMaker, flat, paragraph_lines
 
@@ -137,3 +138,46 @@ def test_smaller_lines_set_beside_a_title_stay_out_of_it_and_in_their_order(tmp_
     text = flat(markdown)
     assert beside[0] in text and beside[1] in text
     assert text.index(beside[0]) < text.index(beside[1]) < text.index(FIRST_PARAGRAPH[:40])
+
+
+def font_with_stems(name: str, stem_width: int) -> str:
+    """A standard font described with the stem width a browser writes: PDFium estimates the
+    weight from it (122 makes 610; 45 makes 225) when the font states none."""
+    return (
+        f"<< /Type /Font /Subtype /Type1 /BaseFont /{name} /FontDescriptor << /Type "
+        f"/FontDescriptor /FontName /{name} /Flags 32 /StemV {stem_width} /ItalicAngle 0 "
+        "/Ascent 718 /Descent -207 /CapHeight 718 /FontBBox [-166 -225 1000 931] >> >>"
+    )
+
+
+def test_a_quote_in_an_oblique_font_with_wide_stems_is_no_heading_and_a_nameless_one_is(tmp_path):
+    """Browsers describe their oblique faces with stems as wide as a bold face's."""
+    title, quote = "Harbour pilots at work", "We row together or not at all, said the cox."
+    lines = [(title, "F3")]
+    lines += [(line, "F1") for line in textwrap.wrap(FIRST_PARAGRAPH, 80)]
+    lines += [(quote, "F2")]
+    lines += [(line, "F1") for line in textwrap.wrap(SECOND_PARAGRAPH, 80)]
+    stream = " ".join(
+        f"BT /{font} 10 Tf 72 {700 - 16 * index} Td ({text}) Tj ET"
+        for index, (text, font) in enumerate(lines)
+    )
+    path = tmp_path / "oblique.pdf"
+    path.write_bytes(
+        hostile.pdf_from_objects(
+            [
+                "<< /Type /Catalog /Pages 2 0 R >>",
+                "<< /Type /Pages /Kids [6 0 R] /Count 1 >>",
+                font_with_stems("Helvetica", 45),
+                font_with_stems("Helvetica-Oblique", 122),
+                font_with_stems("F3", 122),  # a name that says nothing: the weight decides
+                "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font "
+                "<< /F1 3 0 R /F2 4 0 R /F3 5 0 R >> >> /Contents 7 0 R >>",
+                f"<< /Length {len(stream)} >>\nstream\n{stream}\nendstream",
+            ]
+        )
+    )
+
+    markdown = LocalEngine().convert(path, "application/pdf", ConversionOptions()).markdown
+
+    assert headings(markdown) == [title]
+    assert quote in markdown
