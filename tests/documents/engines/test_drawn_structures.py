@@ -239,3 +239,26 @@ def test_lists_side_by_side_in_two_columns_are_not_nested(tmp_path):
     markdown = markdown_of(tmp_path, lines, [])
 
     assert not any(line.startswith(" ") for line in markdown.splitlines())
+
+
+def test_items_lettered_under_a_numbered_item_are_an_item_each(tmp_path):
+    items = [
+        (72.0, "1. The supplier delivers the goods within thirty days."),
+        (90.0, "a. Delivery is made to the address in the order."),
+        (90.0, "b. Risk passes on delivery."),
+        (72.0, "2. The buyer pays within thirty days of the invoice."),
+    ]
+    lines = [(text, x, 100.0 + 16 * index, SIZE, FONT) for index, (x, text) in enumerate(items)]
+
+    markdown = markdown_of(tmp_path, lines, [])
+
+    assert [line.strip() for line in markdown.splitlines() if line] == [text for _, text in items]
+
+
+def test_a_line_starting_with_an_initial_runs_on_in_its_paragraph(tmp_path):
+    text = ["The ruling in the case of Smith", "v. Jones settled the question for every port."]
+    lines = [(line, 72.0, 100.0 + 14 * index, SIZE, FONT) for index, line in enumerate(text)]
+
+    markdown = markdown_of(tmp_path, lines, [])
+
+    assert markdown.strip() == " ".join(text)
