@@ -196,7 +196,11 @@ def _heading_text(text: str) -> bool:
 
 
 def find_text_tables(items: list) -> list:
-    """Replace runs of lines whose cells line up in three or more columns by tables."""
+    """Replace runs of lines whose cells line up in three or more columns by tables.
+
+    A cell's text wrapped onto a line of its own (`_wrapped_in_run`) stays in the run, so that
+    its row joins the rows after it (and `rows_from_lines` puts it back in its cell).
+    """
     result: list = []
     run: list[Line] = []
 
@@ -212,6 +216,9 @@ def find_text_tables(items: list) -> list:
         if isinstance(item, Line) and item.cell_count >= 2 and _adjacent(run, item):
             run.append(item)
             continue
+        if isinstance(item, Line) and _wrapped_in_run(run, item):
+            run.append(item)
+            continue
         close_run()
         if isinstance(item, Line) and item.cell_count >= 2:
             run.append(item)
@@ -219,6 +226,16 @@ def find_text_tables(items: list) -> list:
             result.append(item)
     close_run()
     return result
+
+
+def _wrapped_in_run(run: list[Line], line: Line) -> bool:
+    """A line of one cell set tight under a row of cells, in from the run's left edge: the rest
+    of a cell's text. A line at the left edge may be the prose after the table, and stays out."""
+    if not run or line.cell_count > 1:
+        return False
+    last = run[-1]
+    tight = 0 <= line.top - last.bottom < 0.6 * max(line.height, 1.0)
+    return tight and line.x0 > min(row.x0 for row in run) + max(line.size, 1.0)
 
 
 def _adjacent(run: list[Line], line: Line) -> bool:

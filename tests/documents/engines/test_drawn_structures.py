@@ -262,3 +262,48 @@ def test_a_line_starting_with_an_initial_runs_on_in_its_paragraph(tmp_path):
     markdown = markdown_of(tmp_path, lines, [])
 
     assert markdown.strip() == " ".join(text)
+
+
+def test_an_unruled_table_keeps_a_cell_wrapped_over_lines_in_its_row(tmp_path):
+    """Columns set apart by white space only, the second column's text wrapped in its width."""
+    rows = [
+        ("Group", ["Measure"], "Year", "Cost"),
+        (
+            "Transport",
+            ["Extend the tram line from the", "station to the housing estate"],
+            "2026",
+            "48.5",
+        ),
+        ("Housing", ["Convert empty offices into flats"], "2025", "12.0"),
+        (
+            "Energy",
+            ["Fit solar panels to every school", "roof and connect them to a", "shared battery"],
+            "2027",
+            "9.75",
+        ),
+    ]
+    prose = "The costs are estimates at today's prices and are reviewed each year."
+    lines, y = [], 100.0
+    for group, measure, year, cost in rows:
+        lines += [
+            (group, 72.0, y, SIZE, FONT),
+            (year, 330.0, y, SIZE, FONT),
+            (cost, 400.0, y, SIZE, FONT),
+        ]
+        lines += [
+            (text, 150.0, y + LEADING * index, SIZE, FONT) for index, text in enumerate(measure)
+        ]
+        y += LEADING * len(measure) + 6
+    lines.append((prose, 72.0, y + 20, SIZE, FONT))
+
+    markdown = markdown_of(tmp_path, lines, [])
+
+    assert [line for line in markdown.splitlines() if line] == [
+        "| Group | Measure | Year | Cost |",
+        "|---|---|---|---|",
+        "| Transport | Extend the tram line from the station to the housing estate | 2026 | 48.5 |",
+        "| Housing | Convert empty offices into flats | 2025 | 12.0 |",
+        "| Energy | Fit solar panels to every school roof and connect them to a shared battery "
+        "| 2027 | 9.75 |",
+        prose,
+    ]
