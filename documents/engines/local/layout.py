@@ -238,12 +238,31 @@ def _ruled_gutter(items: list[Item], guides: list[Rule]) -> float | None:
 
 
 def _prose_gutters(items: list[Item], size: float) -> list[tuple[float, float]]:
-    """White vertical strips through the whole region with prose-like text on both sides."""
-    return [
-        gap
-        for gap in _gaps(items, size)
-        if _prose_on_both_sides(items, (gap[0] + gap[1]) / 2, size)
-    ]
+    """White vertical strips through the whole region with prose-like text on both sides, that
+    do not run between labels and what they label."""
+    gutters = []
+    for gap in _gaps(items, size):
+        x = (gap[0] + gap[1]) / 2
+        if _prose_on_both_sides(items, x, size) and not _labelled_entries(items, x, size):
+            gutters.append(gap)
+    return gutters
+
+
+def _labelled_entries(items: list[Item], x: float, size: float) -> bool:
+    """Whether the left of `x` holds labels set level with the start of entries on the right,
+    white space between them where the entries run on: a CV's dates, a report's side headings.
+    Read as a column, every label came before every entry; each label belongs to its row.
+
+    Two columns of prose differ: the left one's lines follow each other a line apart. A label
+    may stand alone (the next section's heading) as long as most are level with an entry.
+    """
+    left = sorted((i for i in items if i.x1 <= x), key=lambda i: i.top)
+    right_tops = [i.top for i in items if i.x0 >= x]
+    if len(left) < 2:
+        return False
+    level = sum(any(abs(top - label.top) < 0.5 * size for top in right_tops) for label in left)
+    apart = all(b.top - a.bottom > 1.5 * size for a, b in zip(left, left[1:], strict=False))
+    return apart and level >= max(2, len(left) / 2)
 
 
 def _prose_on_both_sides(items: list[Item], x: float, size: float) -> bool:

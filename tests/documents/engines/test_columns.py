@@ -2,6 +2,8 @@
 gap between table cells, and one column starting higher than the other. Each page is made here
 (made.py), one property at a time."""
 
+import textwrap
+
 from documents.engines.base import ConversionOptions
 from documents.engines.local import LocalEngine
 from tests.documents.engines.made import FIRST_PARAGRAPH, SECOND_PARAGRAPH, PdfMaker, flat
@@ -83,3 +85,27 @@ def test_a_column_starting_higher_than_the_other_is_read_in_its_place(tmp_path):
     assert markdown.index("Harbour") < markdown.index("Harbour pilots guide")
     assert markdown.index(flat(FIRST_PARAGRAPH)[-30:]) < markdown.index("was the last ship")
     assert markdown.index("was the last ship") < markdown.index("Inland, the orchard")
+
+
+def test_labels_beside_their_entries_are_read_row_by_row(tmp_path):
+    """A CV: dates on the left, each level with the first line of its entry on the right, and
+    the next section's heading under them."""
+    entries = [
+        ("March 2019 – present", "Senior engineer, Port of Bristol", FIRST_PARAGRAPH),
+        ("June 2014 – March 2019", "Engineer, Severn Ports", SECOND_PARAGRAPH),
+        ("May 2012 – June 2014", "Graduate engineer, Coastal Works", "Surveyed sea walls."),
+    ]
+    lines, top = [], 100.0
+    for when, title, description in entries:
+        lines.append((when, LEFT, top, SIZE, FONT))
+        lines.append((title, 230.0, top, SIZE, "Helvetica-Bold"))
+        wrapped = textwrap.wrap(description, 70)
+        for number, text in enumerate(wrapped, start=1):
+            lines.append((text, 230.0, top + number * LEADING, SIZE, FONT))
+        top += (len(wrapped) + 2) * LEADING
+    lines.append(("Education", LEFT, top + LEADING, 13.0, "Helvetica-Bold"))
+
+    markdown = markdown_of(tmp_path, lines)
+
+    expected = [f"{when} {title} {flat(description)}" for when, title, description in entries]
+    assert markdown == " ".join(expected) + " # Education"
