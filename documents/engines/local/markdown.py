@@ -21,9 +21,12 @@ MAX_HEADING_CHARS = 150
 BULLETS = "•◦▪‣●○■□➢►–-*·"
 BULLET_RE = re.compile(rf"^[{re.escape(BULLETS)}]\s+")
 NUMBERED_RE = re.compile(r"^(\d{1,3}[.)]|\(?[a-zA-Z0-9]{1,3}\))\s+")
-# `a.` and `iv.` start items only after an item: elsewhere a line may start with an initial or
-# the `v.` of a case's name.
-LETTERED_RE = re.compile(r"^([a-z]|[ivx]{2,4})\.\s+")
+# `a.`, `iv.` and `[12]` start items only after an item: elsewhere a line may start with an
+# initial, the `v.` of a case's name or a citation.
+AFTER_ITEM_RE = re.compile(r"^(([a-z]|[ivx]{2,4})\.|\[\d{1,3}\])\s+")
+# A line starting this much further left than the one before starts another block: more than
+# a paragraph's first line is indented, less than a right-aligned address moves.
+BLOCK_SHIFT_EM = 4.0
 TERMINAL = (".", "!", "?", ":", ";", "”", '"', "’")
 # A letter and a hyphen at the end: a word broken across lines. Searched from three characters
 # before the end (`$` may stand before a final newline): searching the whole paragraph at each of
@@ -349,7 +352,7 @@ def _starts_new_paragraph(paragraph: list[Line], line: Line) -> bool:
     ends_sentence = last.text.rstrip().endswith(TERMINAL)
     if BULLET_RE.match(line.text) or NUMBERED_RE.match(line.text):
         return True
-    if LETTERED_RE.match(line.text) and _starts_item(first.text):
+    if AFTER_ITEM_RE.match(line.text) and _starts_item(first.text):
         return True
     if _set_apart(line) or _set_apart(last):
         return True
@@ -362,12 +365,14 @@ def _starts_new_paragraph(paragraph: list[Line], line: Line) -> bool:
     in_list = _starts_item(first.text)
     if line.x0 - last.x0 > 0.8 * size and not (in_list and line.x0 > first.x0):
         return True
+    if last.x0 - line.x0 > BLOCK_SHIFT_EM * size:
+        return True
     right = max(p.x1 for p in paragraph)
     return ends_sentence and last.x1 < right - 4 * size
 
 
 def _starts_item(text: str) -> bool:
-    return bool(BULLET_RE.match(text) or NUMBERED_RE.match(text) or LETTERED_RE.match(text))
+    return bool(BULLET_RE.match(text) or NUMBERED_RE.match(text) or AFTER_ITEM_RE.match(text))
 
 
 def _set_apart(line: Line) -> bool:
