@@ -17,6 +17,9 @@ JUSTIFIED_MAX_GAP_EM = 2.0
 SMALLER_BESIDE_RATIO = 0.7
 SMALLER_BESIDE_GAP_EM = 1.0
 SMALLER_BESIDE_MIN_LETTERS = 8
+# A footnote's mark: this many characters at most, in type this much smaller than its text.
+MARK_MAX_CHARS = 3
+MARK_SIZE_RATIO = 0.85
 
 
 def group_lines(words: list[Word]) -> list[Line]:
@@ -36,6 +39,10 @@ def group_lines(words: list[Word]) -> list[Line]:
                 if word.bottom > bottom:
                     bottom = word.bottom
                 continue
+            if _mark_before(current, word):
+                current.append(word)
+                top, bottom, middles = word.top, word.bottom, 2 * middle
+                continue
         lines.append([word])
         top, bottom, middles = word.top, word.bottom, middle
     grouped: list[Line] = []
@@ -45,6 +52,20 @@ def group_lines(words: list[Word]) -> list[Line]:
     if len(grouped) > len(lines):
         grouped.sort(key=lambda line: (line.top + line.bottom) / 2)
     return grouped
+
+
+def _mark_before(line: list[Word], word: Word) -> bool:
+    """Whether `line` is only a raised mark set just before `word`, in smaller type: the number
+    that opens a footnote. Raised above the text, it sorted into a line of its own."""
+    if len(line) != 1:
+        return False
+    mark = line[0]
+    return (
+        len(mark.text) <= MARK_MAX_CHARS
+        and mark.size <= MARK_SIZE_RATIO * word.size
+        and word.top < mark.bottom < word.bottom
+        and 0 <= word.x0 - mark.x1 <= word.size
+    )
 
 
 def _smaller_beside(words: list[Word]) -> list[Line]:

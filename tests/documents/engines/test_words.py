@@ -53,3 +53,17 @@ def test_a_mark_touching_a_number_stays_apart_from_it():
 
     assert join_words([figure, mark]) == "273,879,750 1"
     assert join_words([Word("km", 146.0, 200.0, 160.0, 212.0, SIZE), mark]) == "km1"
+
+
+def test_a_footnote_keeps_its_raised_number_at_its_start(tmp_path):
+    note = "Late payment bears interest at the statutory rate."
+    maker = PdfMaker()
+    maker.page(
+        paragraph_lines([FIRST_PARAGRAPH])
+        + set_touching([("1", 9.0, 5.5), (" " + note, SIZE, 0)], baseline=400.0)
+    )
+    path = maker.save(tmp_path / "footnote.pdf")
+
+    markdown = LocalEngine().convert(path, "application/pdf", ConversionOptions()).markdown
+
+    assert markdown.splitlines()[-1] == f"1 {note}"
