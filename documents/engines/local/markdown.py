@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .geometry import Line
+from .geometry import Line, Rule
 from .lines import count_pieces
-from .tables import Table, rows_from_lines, whitespace_separators
+from .tables import Table, merged_row, rows_from_lines, whitespace_separators
 
 HEADING_SIZE_RATIO = 1.15
 SET_APART_EM = 3.0
@@ -198,17 +198,18 @@ def _heading_text(text: str) -> bool:
     )
 
 
-def find_text_tables(items: list) -> list:
+def find_text_tables(items: list, rules: list[Rule]) -> list:
     """Replace runs of lines whose cells line up in three or more columns by tables.
 
     A cell's text wrapped onto a line of its own (`_wrapped_in_run`) stays in the run, so that
-    its row joins the rows after it (and `rows_from_lines` puts it back in its cell).
+    its row joins the rows after it (and `rows_from_lines` puts it back in its cell). The
+    page's drawn horizontal `rules` may mark where a header wrapped over lines ends.
     """
     result: list = []
     run: list[Line] = []
 
     def close_run() -> None:
-        table = _table_from_run(run)
+        table = _table_from_run(run, rules)
         if table:
             result.append(table)
         else:
@@ -241,6 +242,28 @@ def _wrapped_in_run(run: list[Line], line: Line) -> bool:
     return tight and line.x0 > min(row.x0 for row in run) + max(line.size, 1.0)
 
 
+def _header_lines(run: list[Line], rules: list[Rule]) -> int:
+    """How many lines at the top of the run stand above a rule drawn under them across the
+    table, rows below it: a header whose cells wrap over those lines, one row. 0 when there is
+    no such rule, or only one line above it.
+
+    A rule is often drawn in pieces, one under each header cell: pieces at one height count
+    together."""
+    left = min(line.x0 for line in run)
+    right = max(line.x1 for line in run)
+    covered: dict[int, float] = {}
+    for rule in rules:
+        if rule.horizontal and rule.x1 > left and rule.x0 < right:
+            height = round((rule.top + rule.bottom) / 2)
+            covered[height] = covered.get(height, 0.0) + min(rule.x1, right) - max(rule.x0, left)
+    for height in sorted(y for y, width in covered.items() if width >= 0.8 * (right - left)):
+        above = sum(1 for line in run if line.bottom <= height + 1)
+        below = len(run) - above
+        if above and below >= 2 and run[above - 1].bottom <= height + 1 <= run[above].top + 2:
+            return above if above > 1 else 0
+    return 0
+
+
 def _adjacent(run: list[Line], line: Line) -> bool:
     if not run:
         return True
@@ -248,13 +271,15 @@ def _adjacent(run: list[Line], line: Line) -> bool:
     return line.top - last.top >= 0 and line.top - last.bottom < 2.5 * max(last.height, 1)
 
 
-def _table_from_run(run: list[Line]) -> Table | None:
+def _table_from_run(run: list[Line], rules: list[Rule]) -> Table | None:
     if len(run) < 3 or sum(1 for line in run if line.cell_count >= 3) < 2:
         return None
     separators = whitespace_separators(run)
     if len(separators) < 2:
         return None
-    rows = rows_from_lines(run, separators)
+    header = _header_lines(run, rules)
+    rows = [merged_row(run[:header], separators)] if header else []
+    rows += rows_from_lines(run[header:], separators)
     if len(rows) < 2:
         return None
     words = [w for line in run for w in line.words]

@@ -162,7 +162,7 @@ def render_document(contents: list[PageContent]) -> list[tuple[int, str]]:
     for content, words in zip(contents, cleaned, strict=True):
         analysis = find_ruled_tables(words, content.rules)
         items = reading_order(words, analysis.tables, content.rules, analysis.column_guides, size)
-        pages_items.append(find_text_tables(items))
+        pages_items.append(find_text_tables(items, content.rules))
     outlined = match_outline(
         [content.outline for content in contents],
         [[item for item in items if hasattr(item, "cell_count")] for items in pages_items],

@@ -116,7 +116,7 @@ def _table_from_group(group, inside, words, bbox):
         if (number == 0 and len(text_bands) > 1) or (
             ruled_rows and _one_wrapped_row(band_lines, separators, drawn)
         ):
-            rows.append(_merged_row(band_lines, separators, drawn))
+            rows.append(merged_row(band_lines, separators, drawn))
         else:
             rows.extend(rows_from_lines(band_lines, separators, drawn))
     lines = group_lines(inside)
@@ -488,7 +488,7 @@ def _split_at(chunk: Line, separators: list[float], min_gap_em: float = -math.in
     return [Line(piece) for piece in pieces]
 
 
-def _merged_row(
+def merged_row(
     lines: list[Line], separators: list[float], drawn: list[Rule] | None = None
 ) -> list[str]:
     row = [""] * (len(separators) + 1)

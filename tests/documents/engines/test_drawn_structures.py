@@ -307,3 +307,29 @@ def test_an_unruled_table_keeps_a_cell_wrapped_over_lines_in_its_row(tmp_path):
         "| 2027 | 9.75 |",
         prose,
     ]
+
+
+def test_a_header_wrapped_over_two_lines_above_its_rule_is_one_row(tmp_path):
+    """Header cells set on their last line, the longer ones wrapped above it, and a rule drawn
+    under each cell; the rows below are set apart by white space only."""
+    columns = [72.0, 200.0, 330.0]
+    header = [["", "Vessels over", "Crew employed"], ["Harbour", "ten metres", "full time"]]
+    body = [["Bristol", "14", "61"], ["Cardiff", "9", "40"], ["Swansea", "22", "95"]]
+    lines, y = [], 100.0
+    for row in header:
+        lines += [(text, x, y, SIZE, FONT) for text, x in zip(row, columns, strict=True) if text]
+        y += LEADING
+    shapes = [(RECT, x - 2, y - 8, 128.0, BORDER) for x in columns]
+    for row in body:
+        y += LEADING
+        lines += [(text, x, y, SIZE, FONT) for text, x in zip(row, columns, strict=True)]
+
+    markdown = markdown_of(tmp_path, lines, shapes)
+
+    assert [line for line in markdown.splitlines() if line] == [
+        "| Harbour | Vessels over ten metres | Crew employed full time |",
+        "|---|---|---|",
+        "| Bristol | 14 | 61 |",
+        "| Cardiff | 9 | 40 |",
+        "| Swansea | 22 | 95 |",
+    ]
