@@ -266,14 +266,16 @@ def _labelled_entries(items: list[Item], x: float, size: float) -> bool:
 
 
 def _prose_on_both_sides(items: list[Item], x: float, size: float) -> bool:
+    """Whether each side holds prose, or a table (two tables side by side are read left, then
+    right)."""
     for side in (
         [i for i in items if i.x1 <= x],
         [i for i in items if i.x0 >= x],
     ):
-        if len(side) < 2:
-            return False
         if any(isinstance(i, Table) for i in side):
             continue
+        if len(side) < 2:
+            return False
         mean_width = sum(i.x1 - i.x0 for i in side) / len(side)
         if mean_width < PROSE_CHUNK_EM * size:
             return False

@@ -333,3 +333,16 @@ def test_a_header_wrapped_over_two_lines_above_its_rule_is_one_row(tmp_path):
         "| Cardiff | 9 | 40 |",
         "| Swansea | 22 | 95 |",
     ]
+
+
+def test_two_tables_side_by_side_are_read_left_then_right(tmp_path):
+    """The right one set half a point higher, as a browser may place it."""
+    arrivals = grid([["Arrivals", "Time"], ["Cardiff", "09:10"]], widths=[90, 60], left=72)
+    departures = grid(
+        [["Departures", "Time"], ["Dublin", "13:30"]], widths=[90, 60], left=300, top=99.5
+    )
+
+    markdown = markdown_of(tmp_path, arrivals[0] + departures[0], arrivals[1] + departures[1])
+
+    assert markdown.index("Arrivals") < markdown.index("Departures")
+    assert "| Cardiff | 09:10 |" in markdown and "| Dublin | 13:30 |" in markdown
