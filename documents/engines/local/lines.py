@@ -17,13 +17,69 @@ JUSTIFIED_MAX_GAP_EM = 2.0
 SMALLER_BESIDE_RATIO = 0.7
 SMALLER_BESIDE_GAP_EM = 1.0
 SMALLER_BESIDE_MIN_LETTERS = 8
+# A letter this many times the size of most words is a drop cap (`group_lines`).
+DROP_CAP_RATIO = 2.0
 # A footnote's mark: this many characters at most, in type this much smaller than its text.
 MARK_MAX_CHARS = 3
 MARK_SIZE_RATIO = 0.85
 
 
 def group_lines(words: list[Word]) -> list[Line]:
-    """Words whose vertical middles fall inside one another's extent form a line, left to right."""
+    """Words whose vertical middles fall inside one another's extent form a line, left to right.
+
+    A drop cap is set aside first and then joined to the first line beside it
+    (`_with_drop_caps`): grouped by its middle, it joined a lower line, or two lines whose
+    words then interleaved."""
+    initials = _drop_caps(words)
+    if not initials:
+        return _grouped(words)
+    set_aside = {id(initial) for initial in initials}
+    return _with_drop_caps(_grouped([w for w in words if id(w) not in set_aside]), initials)
+
+
+def _drop_caps(words: list[Word]) -> list[Word]:
+    """Single letters set at least DROP_CAP_RATIO times the size most words have."""
+    letters = [w for w in words if len(w.text) == 1 and w.text.isalpha()]
+    if not letters:
+        return []
+    sizes = sorted(word.size for word in words)
+    usual = sizes[len(sizes) // 2]
+    return [letter for letter in letters if letter.size >= DROP_CAP_RATIO * usual]
+
+
+def _with_drop_caps(lines: list[Line], initials: list[Word]) -> list[Line]:
+    """Join each initial to the first word of the topmost line starting just right of it, of
+    two or more level with it; an initial beside fewer lines is grouped as any word is."""
+    unplaced = []
+    for initial in initials:
+        beside = [
+            line
+            for line in lines
+            if initial.x1 - 1 <= line.x0 <= initial.x1 + initial.size
+            and initial.top <= (line.top + line.bottom) / 2 <= initial.bottom
+        ]
+        if len(beside) < 2:
+            unplaced.append(initial)
+            continue
+        first_line = min(beside, key=lambda line: line.top)
+        first = first_line.words[0]
+        first_line.words[0] = Word(
+            initial.text + first.text,
+            first.x0,
+            first.top,
+            first.x1,
+            first.bottom,
+            first.size,
+            first.bold,
+            first.italic,
+        )
+        first_line.refresh()
+    if not unplaced:
+        return lines
+    return _grouped([w for line in lines for w in line.words] + unplaced)
+
+
+def _grouped(words: list[Word]) -> list[Line]:
     lines: list[list[Word]] = []
     top = bottom = middles = 0.0
     for word in sorted(words, key=_middle_then_left):

@@ -67,3 +67,25 @@ def test_a_footnote_keeps_its_raised_number_at_its_start(tmp_path):
     markdown = LocalEngine().convert(path, "application/pdf", ConversionOptions()).markdown
 
     assert markdown.splitlines()[-1] == f"1 {note}"
+
+
+def test_a_drop_cap_starts_the_first_word_of_its_paragraph(tmp_path):
+    """The initial set three lines tall beside the paragraph's first lines, as a float."""
+    text = [
+        "o vessel shall exceed six knots within the harbour limits,",
+        "except a vessel of the harbour authority on duty or a",
+        "lifeboat on service. The harbour master may set a lower",
+        "limit in any part of the harbour, and shall publish it.",
+    ]
+    lines = [("N", 72.0, 126.0, 36.0, FONT)]
+    lines += [
+        (line, 104.0 if index < 3 else 72.0, 100.0 + 14 * index, SIZE, FONT)
+        for index, line in enumerate(text)
+    ]
+    maker = PdfMaker()
+    maker.page(lines)
+    path = maker.save(tmp_path / "drop-cap.pdf")
+
+    markdown = LocalEngine().convert(path, "application/pdf", ConversionOptions()).markdown
+
+    assert markdown.strip() == "N" + " ".join(text)
