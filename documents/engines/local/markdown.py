@@ -10,6 +10,8 @@ from .lines import count_pieces
 from .tables import Table, merged_row, rows_from_lines, whitespace_separators
 
 HEADING_SIZE_RATIO = 1.15
+# A heading's section number: up to two digits a part, then its title's first letter.
+SECTION_NUMBER_RE = re.compile(r"^(\d{1,2}(?:\.\d{1,2})*)\.?\s+[^\W\d_]")
 SET_APART_EM = 3.0
 # Items Markdown reads as a list (`(1)` or `a)` are not), and so may nest: a line of another
 # kind set further in would read as code. Right-to-left lines start at the right, wherever
@@ -44,6 +46,10 @@ class HeadingStyle:
     whose outline headings have the nearest type size (bold body text: one below the deepest);
     type bigger than any outline heading (a document title over chapters) gets `#` and pushes the
     outline's levels one down, so levels stay consistent across the document.
+
+    Without an outline, numbered headings set alike go one level deeper for each part of their
+    number beyond the shortest at that level (`1 Scope`, `1.1 Definitions`, `1.1.1 Vessel`);
+    where the type already differs by depth, each depth's shortest number is its own.
     """
 
     body_size: float
@@ -53,6 +59,7 @@ class HeadingStyle:
     depth_sizes: dict[int, float] = field(default_factory=dict)
     offset: int = 0
     bold_marks_headings: bool = True
+    shortest_numbers: dict[int, int] = field(default_factory=dict)  # parts, by font level
 
     @classmethod
     def from_lines(
@@ -79,6 +86,13 @@ class HeadingStyle:
         style = cls(body_size, sizes[:5], outlined, prose)
         bold = sum(len(line.text) for line in lines if line.bold)
         style.bold_marks_headings = bold < 0.5 * sum(len(line.text) for line in lines)
+        if not outlined:
+            for line in lines:
+                parts = _number_parts(line.text)
+                level = style._font_level(line) if parts else None
+                if level is not None:
+                    known = style.shortest_numbers.get(level, parts)
+                    style.shortest_numbers[level] = min(known, parts)
         if outlined:
             by_depth: dict[int, list[float]] = {}
             for line in lines:
@@ -103,8 +117,13 @@ class HeadingStyle:
         if depth is not None:
             return min(self.offset + depth + 1, 6)
         level = self._font_level(line)
-        if level is None or not self.depth_sizes:
-            return level
+        if level is None:
+            return None
+        if not self.depth_sizes:
+            parts = _number_parts(line.text)
+            if not parts:
+                return level
+            return min(level + parts - self.shortest_numbers.get(level, parts), 6)
         largest = max(self.depth_sizes.values())
         if self.offset and line.size > largest * HEADING_SIZE_RATIO:
             return 1
@@ -132,6 +151,12 @@ class HeadingStyle:
         ):
             return min(len(self.sized_levels) + 1, 6)
         return None
+
+
+def _number_parts(text: str) -> int:
+    """How many parts the section number opening a heading has (`2.1.3 Tides`: 3), or 0."""
+    match = SECTION_NUMBER_RE.match(text)
+    return match.group(1).count(".") + 1 if match else 0
 
 
 def lines_in_paragraphs(items: list) -> set[int]:

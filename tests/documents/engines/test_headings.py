@@ -181,3 +181,43 @@ def test_a_quote_in_an_oblique_font_with_wide_stems_is_no_heading_and_a_nameless
 
     assert headings(markdown) == [title]
     assert quote in markdown
+
+
+def numbered_sections(sizes: dict[str, float]) -> list:
+    """Each heading in its size (bold) over a short paragraph."""
+    lines, top = [], 60.0
+    for heading, size in sizes.items():
+        lines.append((heading, 72.0, top, size, "Helvetica-Bold"))
+        top += 24
+        for text in textwrap.wrap(FIRST_PARAGRAPH[:150], 80):
+            lines.append((text, 72.0, top, BODY, "Helvetica"))
+            top += 13
+        top += 12
+    return lines
+
+
+def test_numbered_headings_set_alike_nest_by_their_numbers(tmp_path):
+    lines = numbered_sections(
+        {"1 Scope": 13.0, "1.1 Definitions": 13.0, "1.1.1 Vessel": 13.0, "2 Speed": 13.0}
+    )
+
+    [markdown] = convert(tmp_path, [lines])
+
+    assert re.findall(r"^#+ .+$", markdown, re.MULTILINE) == [
+        "# 1 Scope",
+        "## 1.1 Definitions",
+        "### 1.1.1 Vessel",
+        "# 2 Speed",
+    ]
+
+
+def test_numbered_headings_whose_type_nests_them_already_nest_once(tmp_path):
+    lines = numbered_sections({"1 Scope": 16.0, "1.1 Definitions": 13.0, "2 Speed": 16.0})
+
+    [markdown] = convert(tmp_path, [lines])
+
+    assert re.findall(r"^#+ .+$", markdown, re.MULTILINE) == [
+        "# 1 Scope",
+        "## 1.1 Definitions",
+        "# 2 Speed",
+    ]
