@@ -95,14 +95,10 @@ def _grouped(words: list[Word]) -> list[Line]:
                 if word.bottom > bottom:
                     bottom = word.bottom
                 continue
-            if _mark_before(current, word):
-                current.append(word)
-                top, bottom, middles = word.top, word.bottom, 2 * middle
-                continue
         lines.append([word])
         top, bottom, middles = word.top, word.bottom, middle
     grouped: list[Line] = []
-    for line_words in lines:
+    for line_words in _with_raised_marks(lines):
         line_words.sort(key=_left)
         grouped.extend(_smaller_beside(line_words))
     if len(grouped) > len(lines):
@@ -110,17 +106,33 @@ def _grouped(words: list[Word]) -> list[Line]:
     return grouped
 
 
-def _mark_before(line: list[Word], word: Word) -> bool:
-    """Whether `line` is only a raised mark set just before `word`, in smaller type: the number
-    that opens a footnote. Raised above the text, it sorted into a line of its own."""
-    if len(line) != 1:
+def _with_raised_marks(lines: list[list[Word]]) -> list[list[Word]]:
+    """The lines, each raised mark that sorted into a line of its own put back in the line it
+    is raised over: a footnote's number before its text, a note mark after a line's last word.
+    Raised higher than a third of the line's height, a mark's middle falls outside the line."""
+    kept: list[list[Word]] = []
+    for index, words in enumerate(lines):
+        if len(words) == 1 and index + 1 < len(lines) and _raised_over(words[0], lines[index + 1]):
+            lines[index + 1].append(words[0])
+            continue
+        kept.append(words)
+    return kept
+
+
+def _raised_over(mark: Word, line: list[Word]) -> bool:
+    """Whether `mark` is a short mark in smaller type raised over `line`: its foot inside the
+    line's height, and itself within the line or just beyond either end."""
+    if len(mark.text) > MARK_MAX_CHARS:
         return False
-    mark = line[0]
+    size = max(word.size for word in line)
+    top = min(word.top for word in line)
+    bottom = max(word.bottom for word in line)
+    left = min(word.x0 for word in line)
+    right = max(word.x1 for word in line)
     return (
-        len(mark.text) <= MARK_MAX_CHARS
-        and mark.size <= MARK_SIZE_RATIO * word.size
-        and word.top < mark.bottom < word.bottom
-        and 0 <= word.x0 - mark.x1 <= word.size
+        mark.size <= MARK_SIZE_RATIO * size
+        and top < mark.bottom < bottom
+        and left - size <= mark.x0 <= right + size
     )
 
 

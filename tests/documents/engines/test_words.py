@@ -89,3 +89,20 @@ def test_a_drop_cap_starts_the_first_word_of_its_paragraph(tmp_path):
     markdown = LocalEngine().convert(path, "application/pdf", ConversionOptions()).markdown
 
     assert markdown.strip() == "N" + " ".join(text)
+
+
+def test_a_note_mark_raised_after_a_paragraphs_last_word_stays_on_its_line(tmp_path):
+    """Set two points after the word, raised by half its height, as a browser sets `<sup>`."""
+    last = "as the rules require."
+    maker = PdfMaker()
+    end = 72.0 + maker._advances(last + "|", SIZE, FONT)[-1][1]
+    maker.page(
+        paragraph_lines([FIRST_PARAGRAPH], top=100.0, size=SIZE)
+        + [(last, 72.0, 300.0, SIZE, FONT), ("2", end + 2, 294.5, 9.0, FONT)]
+    )
+    path = maker.save(tmp_path / "note-mark.pdf")
+
+    markdown = LocalEngine().convert(path, "application/pdf", ConversionOptions()).markdown
+
+    blocks = [block for block in markdown.split("\n\n") if block]
+    assert blocks[-1] == f"{last} 2"
