@@ -8,8 +8,11 @@ where the words came from and which way the page was set.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
+# Hebrew, Arabic and the scripts between them, and their presentation forms: written right to left.
+RTL_RE = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
 TOUCHING_EM = 0.1  # a space between two words is wider than this many font sizes
 CLOSING = ",.;:!?)]}%’”"
 OPENING = "([{‘“„"
@@ -115,13 +118,20 @@ class Rule:
 
 
 def join_words(words: list[Word]) -> str:
-    """Join words left to right; right-to-left runs are already in logical order per word.
+    """Join words left to right, or in reading order on a right-to-left line (`_right_to_left`);
+    each right-to-left word is already in logical order.
 
     No space goes between words that touch where a mark set in another size (a footnote mark or
     an exponent, raised after its word) or punctuation in another font (the comma after the
     mark, a symbol after a parenthesis) meets them; but a mark after a number stays apart
     (`750 1` is not `7501`), and so do words of two scripts set side by side.
     """
+    if _right_to_left(words):
+        ordered = _reading_order(words)
+        parts = [ordered[0].text]
+        for word in ordered[1:]:  # a sentence's end, set apart at the left, ends its last word
+            parts.append(word.text if all(c in CLOSING for c in word.text) else " " + word.text)
+        return "".join(parts)
     if all(b.x0 - a.x1 > TOUCHING_EM * a.size for a, b in zip(words, words[1:], strict=False)):
         return " ".join(w.text for w in words)  # no word touches the one before: most lines
     parts = [words[0].text]
@@ -131,6 +141,52 @@ def join_words(words: list[Word]) -> str:
             parts.append(" ")
         parts.append(word.text)
     return "".join(parts)
+
+
+def _direction(text: str) -> str | None:
+    """ "R" for a word with right-to-left letters, "L" for one with other letters, else None."""
+    if RTL_RE.search(text):
+        return "R"
+    return "L" if any(char.isalpha() for char in text) else None
+
+
+def _right_to_left(words: list[Word]) -> bool:
+    """Whether a line is set right to left: its words at both ends are, or, where its ends
+    differ (a Hebrew sentence ending in an English name; an English word before an Arabic one),
+    most of its letters are."""
+    if all(word.text.isascii() for word in words):
+        return False
+    strong = [d for d in (_direction(word.text) for word in words) if d]
+    if "R" not in strong:
+        return False
+    if strong[0] == strong[-1]:
+        return strong[0] == "R"
+    letters = {"L": 0, "R": 0}
+    for word in words:
+        direction = _direction(word.text)
+        if direction:
+            letters[direction] += sum(char.isalpha() for char in word.text)
+    return letters["R"] > letters["L"]
+
+
+def _reading_order(words: list[Word]) -> list[Word]:
+    """A right-to-left line's words (given left to right) in reading order: from the right,
+    with each run of left-to-right words (an English name, numbers between them) kept in its
+    own order."""
+    directions = [_direction(word.text) for word in words]
+    runs: list[tuple[str, list[Word]]] = []
+    previous = None
+    for index, (word, direction) in enumerate(zip(words, directions, strict=True)):
+        if direction is None:
+            following = next((d for d in directions[index + 1 :] if d), None)
+            direction = "L" if previous == "L" and following == "L" else "R"
+        else:
+            previous = direction
+        if direction == "L" and runs and runs[-1][0] == "L":
+            runs[-1][1].append(word)
+        else:
+            runs.append((direction, [word]))
+    return [word for _, run in reversed(runs) for word in run]
 
 
 def _glued(previous: Word, word: Word) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .geometry import Line, Rule
+from .geometry import RTL_RE, Line, Rule
 from .lines import count_pieces
 from .tables import Table, merged_row, rows_from_lines, whitespace_separators
 
@@ -17,7 +17,6 @@ SET_APART_EM = 3.0
 # kind set further in would read as code. Right-to-left lines start at the right, wherever
 # their left end falls.
 MARKDOWN_ITEM_RE = re.compile(r"^(- |\d{1,9}[.)] )")
-RTL_RE = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
 NESTED_LIST_MAX_STEP_EM = 5.0
 MAX_HEADING_CHARS = 150
 BULLETS = "•◦▪‣●○■□➢►–-*·"

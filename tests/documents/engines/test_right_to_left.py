@@ -1,0 +1,75 @@
+"""Lines of Hebrew set right to left, as a browser prints them: each word's glyphs stored in
+visual order, the words placed from the right margin leftwards. Read in logical order: words
+from the right, an English name inside kept in its own order; an English line holding one
+Hebrew word stays an English line."""
+
+from documents.engines.base import ConversionOptions
+from documents.engines.local import LocalEngine
+from tests.documents.engines.made import PdfMaker
+
+FONT, SIZE, SPACE = "dejavu/DejaVuSans.ttf", 12.0, 4.0
+
+
+def hebrew(word: str) -> bool:
+    return any("\u0590" <= char <= "\u05ff" for char in word)
+
+
+def visual_line(words: list[str], right: float, baseline: float, maker: PdfMaker) -> list:
+    """Words in reading order, set from `right` leftwards; a right-to-left word's glyphs are
+    stored as they are seen, last letter first, and a run of other words reads left to right."""
+    runs: list[list[str]] = []
+    for word in words:
+        if runs and not hebrew(word) and not hebrew(runs[-1][-1]):
+            runs[-1].append(word)
+        else:
+            runs.append([word])
+    lines, x = [], right
+    for run in runs:
+        seen = [word[::-1] if hebrew(word) else word for word in run]
+        widths = [maker._advances(word + "|", SIZE, FONT)[-1][1] for word in seen]
+        x -= sum(widths) + SPACE * (len(run) - 1)
+        start = x
+        for word, width in zip(seen, widths, strict=True):
+            lines.append((word, start, baseline, SIZE, FONT))
+            start += width + SPACE
+        x -= SPACE
+    return lines
+
+
+def markdown_of(tmp_path, maker: PdfMaker, lines) -> list[str]:
+    maker.page(lines)
+    path = maker.save(tmp_path / "rtl.pdf")
+    markdown = LocalEngine().convert(path, "application/pdf", ConversionOptions()).markdown
+    return [block for block in markdown.split("\n\n") if block]
+
+
+def test_a_hebrew_line_is_read_from_the_right(tmp_path):
+    maker = PdfMaker()
+    sentence = ["בשנת", "2024", "עברו", "בנמל", "1,250", "אוניות"]
+
+    blocks = markdown_of(tmp_path, maker, visual_line(sentence, 520.0, 100.0, maker))
+
+    assert blocks == [" ".join(sentence)]
+
+
+def test_an_english_name_in_a_hebrew_line_keeps_its_order(tmp_path):
+    maker = PdfMaker()
+    sentence = ["הדוח", "המלא", "זמין", "באתר", "Port", "Authority"]
+
+    blocks = markdown_of(tmp_path, maker, visual_line(sentence, 520.0, 100.0, maker))
+
+    assert blocks == [" ".join(sentence)]
+
+
+def test_an_english_line_with_a_hebrew_word_reads_left_to_right(tmp_path):
+    maker = PdfMaker()
+    words = ["The", "word", "שלום", "means", "peace", "in", "Hebrew."]
+    lines, x = [], 72.0
+    for word in words:
+        seen = word[::-1] if hebrew(word) else word
+        lines.append((seen, x, 100.0, SIZE, FONT))
+        x += maker._advances(seen + "|", SIZE, FONT)[-1][1] + SPACE
+
+    blocks = markdown_of(tmp_path, maker, lines)
+
+    assert blocks == [" ".join(words)]
