@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import pypdfium2.raw as pdfium_c
 
-from .geometry import Rule, Word
+from .geometry import RTL_RE, Rule, Word
 
 BOLD_NAME_PARTS = ("bold", "black", "heavy", "semibold", "demi", "-bd", ",bd")
 ITALIC_NAME_PARTS = ("italic", "oblique", "-it", ",it")
@@ -457,7 +457,8 @@ def drawn_bullets(paths: list[tuple], frame: PageFrame, words: list[Word]) -> li
 
     A bullet is a small, nearly square path level with the middle of the word right of it, with
     no word close on its left (it starts the line), and another like it straight above or below:
-    a list has items. A point marked on a chart beside its label stands alone.
+    a list has items. A point marked on a chart beside its label stands alone. In a list set
+    right to left the bullet stands right of its item's last word, a right-to-left one.
     """
     if not words:
         return []
@@ -472,30 +473,31 @@ def drawn_bullets(paths: list[tuple], frame: PageFrame, words: list[Word]) -> li
         return []
     starts = sorted(words, key=lambda w: w.x0)
     lefts = [w.x0 for w in starts]
+    ends = sorted(words, key=lambda w: w.x1)
+    rights = [w.x1 for w in ends]
     bullets = []
     for x0, top, x1, bottom in marks:
-        middle = (top + bottom) / 2
-        nearby = starts[
-            bisect.bisect_left(lefts, x1) : bisect.bisect_right(lefts, x1 + BULLET_GAP_EM * largest)
-        ]
-        level = [
-            w
-            for w in nearby
-            if w.x0 - x1 <= BULLET_GAP_EM * w.size
-            and w.top < middle < w.bottom
-            and max(x1 - x0, bottom - top) <= BULLET_MAX_EM * w.size
-        ]
-        if not level:
-            continue
-        first = level[0]
-        if any(
-            w.top < middle < w.bottom and x0 - BULLET_GAP_EM * first.size < w.x1 <= x1
-            for w in words
-        ):
-            continue
-        bullets.append(
-            Word("•", x0, first.top, x1, first.bottom, first.size, first.bold, first.italic)
-        )
+        middle, extent = (top + bottom) / 2, max(x1 - x0, bottom - top)
+        reach = BULLET_GAP_EM * largest
+        after = starts[bisect.bisect_left(lefts, x1) : bisect.bisect_right(lefts, x1 + reach)]
+        level = [w for w in after if _bullet_beside(w, w.x0 - x1, middle, extent)]
+        if level:
+            item, lead = level[0], (x0 - BULLET_GAP_EM * level[0].size, x1)
+            if any(w.top < middle < w.bottom and lead[0] < w.x1 <= lead[1] for w in words):
+                continue
+        else:
+            before = ends[bisect.bisect_left(rights, x0 - reach) : bisect.bisect_right(rights, x0)]
+            level = [
+                w
+                for w in before
+                if _bullet_beside(w, x0 - w.x1, middle, extent) and RTL_RE.search(w.text)
+            ]
+            if not level:
+                continue
+            item, lead = level[-1], (x0, x1 + BULLET_GAP_EM * level[-1].size)
+            if any(w.top < middle < w.bottom and lead[0] <= w.x0 < lead[1] for w in words):
+                continue
+        bullets.append(Word("•", x0, item.top, x1, item.bottom, item.size, item.bold, item.italic))
     return [
         bullet
         for bullet in bullets
@@ -506,6 +508,16 @@ def drawn_bullets(paths: list[tuple], frame: PageFrame, words: list[Word]) -> li
             for other in bullets
         )
     ]
+
+
+def _bullet_beside(word: Word, gap: float, middle: float, extent: float) -> bool:
+    """Whether a mark `extent` across, its middle at `middle`, is a bullet for `word`, `gap`
+    away: level with it, close, and no bigger than a bullet in its type is."""
+    return (
+        0 <= gap <= BULLET_GAP_EM * word.size
+        and word.top < middle < word.bottom
+        and extent <= BULLET_MAX_EM * word.size
+    )
 
 
 def read_rules(paths: list[tuple], frame: PageFrame) -> list[Rule]:

@@ -5,13 +5,19 @@ Hebrew word stays an English line."""
 
 from documents.engines.base import ConversionOptions
 from documents.engines.local import LocalEngine
-from tests.documents.engines.made import PdfMaker
+from tests.documents.engines.made import DISC, PdfMaker
 
 FONT, SIZE, SPACE = "dejavu/DejaVuSans.ttf", 12.0, 4.0
 
 
 def hebrew(word: str) -> bool:
     return any("\u0590" <= char <= "\u05ff" for char in word)
+
+
+def width(maker: PdfMaker, text: str) -> float:
+    """Where a bar set after `text` starts (PDFium may hand a right-to-left word's glyphs back
+    in reading order, so the bar is looked for, not taken last)."""
+    return next(x for char, x in maker._advances(text + "|", SIZE, FONT) if char == "|")
 
 
 def visual_line(words: list[str], right: float, baseline: float, maker: PdfMaker) -> list:
@@ -26,12 +32,12 @@ def visual_line(words: list[str], right: float, baseline: float, maker: PdfMaker
     lines, x = [], right
     for run in runs:
         seen = [word[::-1] if hebrew(word) else word for word in run]
-        widths = [maker._advances(word + "|", SIZE, FONT)[-1][1] for word in seen]
+        widths = [width(maker, word) for word in seen]
         x -= sum(widths) + SPACE * (len(run) - 1)
         start = x
-        for word, width in zip(seen, widths, strict=True):
+        for word, advance in zip(seen, widths, strict=True):
             lines.append((word, start, baseline, SIZE, FONT))
-            start += width + SPACE
+            start += advance + SPACE
         x -= SPACE
     return lines
 
@@ -68,8 +74,27 @@ def test_an_english_line_with_a_hebrew_word_reads_left_to_right(tmp_path):
     for word in words:
         seen = word[::-1] if hebrew(word) else word
         lines.append((seen, x, 100.0, SIZE, FONT))
-        x += maker._advances(seen + "|", SIZE, FONT)[-1][1] + SPACE
+        x += width(maker, seen) + SPACE
 
     blocks = markdown_of(tmp_path, maker, lines)
 
     assert blocks == [" ".join(words)]
+
+
+def test_a_list_set_right_to_left_keeps_its_drawn_bullets(tmp_path):
+    """Browsers draw each bullet as a disc, right of its item in a right-to-left list."""
+    maker = PdfMaker()
+    items = [["מעגן", "חדש", "נפתח"], ["שני", "נתבים", "חדשים"]]
+    lines, shapes = [], []
+    for index, item in enumerate(items):
+        baseline = 100.0 + 20 * index
+        lines += visual_line(item, 500.0, baseline, maker)
+        shapes.append((DISC, 508.0, baseline - 6.0, 4.0, 4.0))
+    maker.page(lines, shapes=shapes)
+    path = maker.save(tmp_path / "rtl-list.pdf")
+
+    markdown = LocalEngine().convert(path, "application/pdf", ConversionOptions()).markdown
+
+    assert [block for block in markdown.split("\n\n") if block] == [
+        "- " + " ".join(item) for item in items
+    ]
