@@ -39,6 +39,7 @@ SECOND_PARAGRAPH = (
 # string while a viewer sees the words in their places.
 W, H = PORTRAIT
 RECT, DISC = "rect", "disc"
+GRID_BORDER = 0.75  # points: a browser's thinnest cell border
 QUARTERS = [(1, 0), (0, 1), (-1, 0), (0, -1)]
 MIRROR = (-1, 0, 0, 1, W, 0)
 AS_WRITTEN, GLYPHS_FROM_LEFT, REVERSED = "as written", "glyph by glyph from the left", "reversed"
@@ -258,3 +259,31 @@ def word_recall(expected: str, found: str) -> float:
 
 def flat(text: str) -> str:
     return " ".join(text.split())
+
+
+def grid(
+    rows, *, widths, joined=(), left=85.0, top=100.0, font="Helvetica", size=11.0, leading=13.0
+):
+    """A table drawn cell by cell: text lines and border rectangles for PdfMaker.page.
+
+    A cell is a string or a list of lines (a cell that wraps); cells are padded by 4 points, so
+    neighbouring cells' text sits about a word space apart. `joined` holds (row, column) pairs
+    whose left rule is not drawn: the cell spans it and the one before, its text given there.
+    """
+    lines, shapes, y = [], [], top
+    for number, row in enumerate(rows):
+        cells = [[cell] if isinstance(cell, str) else cell for cell in row]
+        height = 8 + leading * max(len(cell) for cell in cells)
+        x = left
+        for column, (cell, width) in enumerate(zip(cells, widths, strict=True)):
+            for index, text in enumerate(cell):
+                if text:
+                    lines.append((text, x + 4, y + 1 + leading * (index + 1), size, font))
+            shapes.append((RECT, x, y, width, GRID_BORDER))
+            if (number, column) not in joined:
+                shapes.append((RECT, x, y, GRID_BORDER, height))
+            x += width
+        shapes.append((RECT, x, y, GRID_BORDER, height))
+        y += height
+    shapes.append((RECT, left, y, sum(widths) + GRID_BORDER, GRID_BORDER))
+    return lines, shapes

@@ -4,36 +4,10 @@ than typed. Each document is made here (made.py), one property at a time."""
 
 from documents.engines.base import ConversionOptions
 from documents.engines.local import LocalEngine
-from tests.documents.engines.made import DISC, RECT, PdfMaker
+from tests.documents.engines.made import DISC, GRID_BORDER, RECT, PdfMaker, grid
 
-BORDER = 0.75
+BORDER = GRID_BORDER
 FONT, SIZE, LEADING = "Helvetica", 11.0, 13.0
-
-
-def grid(rows, *, widths, joined=(), left=85.0, top=100.0):
-    """A table drawn cell by cell: text lines and border rectangles for PdfMaker.page.
-
-    A cell is a string or a list of lines (a cell that wraps); cells are padded by 4 points, so
-    neighbouring cells' text sits about a word space apart. `joined` holds (row, column) pairs
-    whose left rule is not drawn: the cell spans it and the one before, its text given there.
-    """
-    lines, shapes, y = [], [], top
-    for number, row in enumerate(rows):
-        cells = [[cell] if isinstance(cell, str) else cell for cell in row]
-        height = 8 + LEADING * max(len(cell) for cell in cells)
-        x = left
-        for column, (cell, width) in enumerate(zip(cells, widths, strict=True)):
-            for index, text in enumerate(cell):
-                if text:
-                    lines.append((text, x + 4, y + 1 + LEADING * (index + 1), SIZE, FONT))
-            shapes.append((RECT, x, y, width, BORDER))
-            if (number, column) not in joined:
-                shapes.append((RECT, x, y, BORDER, height))
-            x += width
-        shapes.append((RECT, x, y, BORDER, height))
-        y += height
-    shapes.append((RECT, left, y, sum(widths) + BORDER, BORDER))
-    return lines, shapes
 
 
 def markdown_of(tmp_path, lines, shapes) -> str:

@@ -5,7 +5,7 @@ Hebrew word stays an English line."""
 
 from documents.engines.base import ConversionOptions
 from documents.engines.local import LocalEngine
-from tests.documents.engines.made import DISC, PdfMaker
+from tests.documents.engines.made import DISC, PdfMaker, grid
 
 FONT, SIZE, SPACE = "dejavu/DejaVuSans.ttf", 12.0, 4.0
 
@@ -42,8 +42,8 @@ def visual_line(words: list[str], right: float, baseline: float, maker: PdfMaker
     return lines
 
 
-def markdown_of(tmp_path, maker: PdfMaker, lines) -> list[str]:
-    maker.page(lines)
+def markdown_of(tmp_path, maker: PdfMaker, lines, shapes=()) -> list[str]:
+    maker.page(lines, shapes=shapes)
     path = maker.save(tmp_path / "rtl.pdf")
     markdown = LocalEngine().convert(path, "application/pdf", ConversionOptions()).markdown
     return [block for block in markdown.split("\n\n") if block]
@@ -97,4 +97,18 @@ def test_a_list_set_right_to_left_keeps_its_drawn_bullets(tmp_path):
 
     assert [block for block in markdown.split("\n\n") if block] == [
         "- " + " ".join(item) for item in items
+    ]
+
+
+def test_a_table_set_right_to_left_is_read_from_its_rightmost_column(tmp_path):
+    """Cells of one word each, the columns ordered from the right as the page is."""
+    rows = [["שנה", "אוניות", "נמל"], ["2024", "820", "חיפה"], ["2024", "640", "אשדוד"]]
+    seen = [[cell[::-1] if hebrew(cell) else cell for cell in row] for row in rows]
+    lines, shapes = grid(seen, widths=[80, 80, 80], left=200, font=FONT, size=SIZE)
+    maker = PdfMaker()
+
+    blocks = markdown_of(tmp_path, maker, lines, shapes)
+
+    assert blocks == [
+        "| נמל | אוניות | שנה |\n|---|---|---|\n| חיפה | 820 | 2024 |\n| אשדוד | 640 | 2024 |"
     ]
