@@ -118,7 +118,7 @@ class Rule:
 
 
 def join_words(words: list[Word]) -> str:
-    """Join words left to right, or in reading order on a right-to-left line (`_right_to_left`);
+    """Join words left to right, or in reading order on a right-to-left line (`right_to_left`);
     each right-to-left word is already in logical order.
 
     No space goes between words that touch where a mark set in another size (a footnote mark or
@@ -126,7 +126,7 @@ def join_words(words: list[Word]) -> str:
     mark, a symbol after a parenthesis) meets them; but a mark after a number stays apart
     (`750 1` is not `7501`), and so do words of two scripts set side by side.
     """
-    if _right_to_left(words):
+    if right_to_left(words):
         ordered = _reading_order(words)
         parts = [ordered[0].text]
         for word in ordered[1:]:  # a sentence's end, set apart at the left, ends its last word
@@ -150,7 +150,7 @@ def _direction(text: str) -> str | None:
     return "L" if any(char.isalpha() for char in text) else None
 
 
-def _right_to_left(words: list[Word]) -> bool:
+def right_to_left(words: list[Word]) -> bool:
     """Whether a line is set right to left: its words at both ends are, or, where its ends
     differ (a Hebrew sentence ending in an English name; an English word before an Arabic one),
     most of its letters are."""

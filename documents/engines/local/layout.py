@@ -8,7 +8,7 @@ read column by column.
 
 from __future__ import annotations
 
-from .geometry import Line, Rule, Word
+from .geometry import RTL_RE, Line, Rule, Word
 from .lines import CELL_GAP_EM, chunks_of, count_pieces, group_lines
 from .tables import Table
 
@@ -82,6 +82,8 @@ def _cut(items: list[Item], guides: list[Rule], separators, size: float) -> list
     if gutter is not None:
         left = [i for i in items if (i.x0 + i.x1) / 2 < gutter]
         right = [i for i in items if (i.x0 + i.x1) / 2 >= gutter]
+        if _mostly_right_to_left(items):  # columns of Hebrew or Arabic are read from the right
+            left, right = right, left
         return _cut(left, guides, separators, size) + _cut(right, guides, separators, size)
     groups = _merge_bands_sharing_gutters(_bands(items), size, separators)
     if len(groups) == 1:
@@ -90,6 +92,18 @@ def _cut(items: list[Item], guides: list[Rule], separators, size: float) -> list
     for group in groups:
         leaves.extend(_cut(group, guides, separators, size))
     return leaves
+
+
+def _mostly_right_to_left(items: list[Item]) -> bool:
+    """Whether most of the region's letters are right-to-left ones."""
+    rtl = letters = 0
+    for item in items:
+        if isinstance(item, Line):
+            for word in item.words:
+                letters += sum(char.isalpha() for char in word.text)
+                if not word.text.isascii():
+                    rtl += len(RTL_RE.findall(word.text))
+    return rtl > letters / 2
 
 
 def _ruled_band_cut(items: list[Item], separators: list[Rule]) -> float | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .geometry import RTL_RE, Line, Rule
+from .geometry import RTL_RE, Line, Rule, right_to_left
 from .lines import count_pieces
 from .tables import Table, merged_row, rows_from_lines, whitespace_separators
 
@@ -403,6 +403,8 @@ def _continues_heading(previous: tuple[int, Line], level: int, line: Line) -> bo
 
 
 def _starts_new_paragraph(paragraph: list[Line], line: Line) -> bool:
+    """Whether `line` starts a new paragraph after `paragraph`'s lines. Lines set right to left
+    start at their right edge and end at their left: their edges are read mirrored."""
     last = paragraph[-1]
     first = paragraph[0]
     size = max(last.size, 1.0)
@@ -413,19 +415,30 @@ def _starts_new_paragraph(paragraph: list[Line], line: Line) -> bool:
         return True
     if _set_apart(line) or _set_apart(last):
         return True
-    if line.top < last.top - 1 or line.x0 > last.x1:
+    edges = _mirrored_edges if right_to_left(line.words) else _edges
+    start, (last_start, last_end) = edges(line)[0], edges(last)
+    if line.top < last.top - 1 or start > last_end:
         return ends_sentence or not line.text[:1].islower()
     if line.top - last.bottom > 0.5 * max(last.height, line.height):
         return True
     if abs(line.size - last.size) > 0.12 * size or line.bold != last.bold and len(paragraph) == 1:
         return True
     in_list = _starts_item(first.text)
-    if line.x0 - last.x0 > 0.8 * size and not (in_list and line.x0 > first.x0):
+    if start - last_start > 0.8 * size and not (in_list and start > edges(first)[0]):
         return True
-    if last.x0 - line.x0 > BLOCK_SHIFT_EM * size:
+    if last_start - start > BLOCK_SHIFT_EM * size:
         return True
-    right = max(p.x1 for p in paragraph)
-    return ends_sentence and last.x1 < right - 4 * size
+    furthest = max(edges(p)[1] for p in paragraph)
+    return ends_sentence and last_end < furthest - 4 * size
+
+
+def _edges(line: Line) -> tuple[float, float]:
+    """Where a line starts and ends, along the way it is read."""
+    return line.x0, line.x1
+
+
+def _mirrored_edges(line: Line) -> tuple[float, float]:
+    return -line.x1, -line.x0
 
 
 def _starts_item(text: str) -> bool:

@@ -112,3 +112,32 @@ def test_a_table_set_right_to_left_is_read_from_its_rightmost_column(tmp_path):
     assert blocks == [
         "| נמל | אוניות | שנה |\n|---|---|---|\n| חיפה | 820 | 2024 |\n| אשדוד | 640 | 2024 |"
     ]
+
+
+def test_hebrew_columns_are_read_from_the_right_each_paragraph_whole(tmp_path):
+    """Two columns, each a paragraph of lines set flush right, the last line short."""
+    words = [
+        "המעגן",
+        "החדש",
+        "נפתח",
+        "באפריל",
+        "לאחר",
+        "שנתיים",
+        "של",
+        "עבודה",
+        "והנוסעים",
+        "הראשונים",
+        "התקבלו",
+        "בטקס",
+        "קצר",
+    ]
+    first, second = ["ראשונה:", *words], ["שנייה:", *words[::-1]]
+    maker = PdfMaker()
+    lines = []
+    for paragraph, right in ((first, 540.0), (second, 290.0)):
+        for row, start in enumerate(range(0, len(paragraph), 5)):
+            lines += visual_line(paragraph[start : start + 5], right, 100.0 + 16 * row, maker)
+
+    blocks = markdown_of(tmp_path, maker, lines)
+
+    assert blocks == [" ".join(first), " ".join(second)]
