@@ -144,7 +144,7 @@ def join_words(words: list[Word]) -> str:
 
 
 def _direction(text: str) -> str | None:
-    """ "R" for a word with right-to-left letters, "L" for one with other letters, else None."""
+    """A word's direction: R with right-to-left letters, L with other letters, else None."""
     if RTL_RE.search(text):
         return "R"
     return "L" if any(char.isalpha() for char in text) else None

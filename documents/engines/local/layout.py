@@ -96,14 +96,9 @@ def _cut(items: list[Item], guides: list[Rule], separators, size: float) -> list
 
 def _mostly_right_to_left(items: list[Item]) -> bool:
     """Whether most of the region's letters are right-to-left ones."""
-    rtl = letters = 0
-    for item in items:
-        if isinstance(item, Line):
-            for word in item.words:
-                letters += sum(char.isalpha() for char in word.text)
-                if not word.text.isascii():
-                    rtl += len(RTL_RE.findall(word.text))
-    return rtl > letters / 2
+    words = [word for item in items if isinstance(item, Line) for word in item.words]
+    rtl = sum(len(RTL_RE.findall(word.text)) for word in words if not word.text.isascii())
+    return rtl > 0 and rtl > sum(char.isalpha() for word in words for char in word.text) / 2
 
 
 def _ruled_band_cut(items: list[Item], separators: list[Rule]) -> float | None:
