@@ -161,12 +161,21 @@ def right_to_left(words: list[Word]) -> bool:
         return False
     if strong[0] == strong[-1]:
         return strong[0] == "R"
-    letters = {"L": 0, "R": 0}
-    for word in words:
-        direction = _direction(word.text)
-        if direction:
-            letters[direction] += sum(char.isalpha() for char in word.text)
-    return letters["R"] > letters["L"]
+    return mostly_right_to_left([word.text for word in words])
+
+
+def mostly_right_to_left(texts: list[str]) -> bool:
+    """Whether most letters of these texts (a line's words, a region's, a table's cells) are
+    right-to-left ones; marks and digits are not letters."""
+    if all(text.isascii() for text in texts):
+        return False
+    letters = rtl = 0
+    for text in texts:
+        for char in text:
+            if char.isalpha():
+                letters += 1
+                rtl += not char.isascii() and RTL_RE.match(char) is not None
+    return rtl > letters / 2
 
 
 def _reading_order(words: list[Word]) -> list[Word]:

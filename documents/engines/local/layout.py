@@ -8,7 +8,7 @@ read column by column.
 
 from __future__ import annotations
 
-from .geometry import RTL_RE, Line, Rule, Word
+from .geometry import Line, Rule, Word, mostly_right_to_left
 from .lines import CELL_GAP_EM, chunks_of, count_pieces, group_lines
 from .tables import Table
 
@@ -82,7 +82,8 @@ def _cut(items: list[Item], guides: list[Rule], separators, size: float) -> list
     if gutter is not None:
         left = [i for i in items if (i.x0 + i.x1) / 2 < gutter]
         right = [i for i in items if (i.x0 + i.x1) / 2 >= gutter]
-        if _mostly_right_to_left(items):  # columns of Hebrew or Arabic are read from the right
+        texts = [word.text for item in items if isinstance(item, Line) for word in item.words]
+        if mostly_right_to_left(texts):  # columns of Hebrew or Arabic are read from the right
             left, right = right, left
         return _cut(left, guides, separators, size) + _cut(right, guides, separators, size)
     groups = _merge_bands_sharing_gutters(_bands(items), size, separators)
@@ -92,13 +93,6 @@ def _cut(items: list[Item], guides: list[Rule], separators, size: float) -> list
     for group in groups:
         leaves.extend(_cut(group, guides, separators, size))
     return leaves
-
-
-def _mostly_right_to_left(items: list[Item]) -> bool:
-    """Whether most of the region's letters are right-to-left ones."""
-    words = [word for item in items if isinstance(item, Line) for word in item.words]
-    rtl = sum(len(RTL_RE.findall(word.text)) for word in words if not word.text.isascii())
-    return rtl > 0 and rtl > sum(char.isalpha() for word in words for char in word.text) / 2
 
 
 def _ruled_band_cut(items: list[Item], separators: list[Rule]) -> float | None:

@@ -40,8 +40,8 @@ def group_lines(words: list[Word]) -> list[Line]:
 def _drop_caps(words: list[Word]) -> list[Word]:
     """Single letters set at least DROP_CAP_RATIO times the size most words have."""
     letters = [w for w in words if len(w.text) == 1 and w.text.isalpha()]
-    if not letters:
-        return []
+    if not letters or max(w.size for w in letters) < DROP_CAP_RATIO * min(w.size for w in words):
+        return []  # most calls: no letter is that much bigger than the smallest word
     sizes = sorted(word.size for word in words)
     usual = sizes[len(sizes) // 2]
     return [letter for letter in letters if letter.size >= DROP_CAP_RATIO * usual]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .geometry import RTL_RE, Line, Rule, right_to_left
+from .geometry import RTL_RE, Line, Rule, mostly_right_to_left, right_to_left
 from .lines import count_pieces
 from .tables import Table, merged_row, rows_from_lines, whitespace_separators
 
@@ -266,11 +266,6 @@ def _wrapped_in_run(run: list[Line], line: Line) -> bool:
     return tight and line.x0 > min(row.x0 for row in run) + max(line.size, 1.0)
 
 
-def _right_to_left_table(rows: list[list[str]]) -> bool:
-    cells = [cell for row in rows for cell in row if any(char.isalpha() for char in cell)]
-    return sum(1 for cell in cells if RTL_RE.search(cell)) > len(cells) / 2
-
-
 def _header_lines(run: list[Line], rules: list[Rule]) -> int:
     """How many lines at the top of the run stand above a rule drawn under them across the
     table, rows below it: a header whose cells wrap over those lines, one row. 0 when there is
@@ -323,9 +318,9 @@ def _table_from_run(run: list[Line], rules: list[Rule]) -> Table | None:
 
 
 def render_table(table: Table) -> str:
-    """A pipe table; columns from the right when most cells with letters are right to left."""
+    """A pipe table; columns from the right when most of its letters are right to left."""
     keep = [c for c in range(len(table.rows[0])) if any(row[c] for row in table.rows)]
-    if _right_to_left_table(table.rows):
+    if mostly_right_to_left([cell for row in table.rows for cell in row]):
         keep.reverse()
     rows = [[row[c].replace("|", "\\|") for c in keep] for row in table.rows]
     if not keep:
