@@ -7,9 +7,12 @@ import signal
 
 import pytest
 
+from documents import conversion
 from documents.models import Document
+from jobs import payload as job_payload
+from jobs import queue
 from tests.cli.conftest import API_KEY
-from tests.conftest import wait_until
+from tests.conftest import FIXTURES, wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -95,23 +98,44 @@ def test_failed_files_are_listed_with_the_servers_reason_and_the_run_exits_1(
     assert records == {"good.pdf.ilios.json"}, "a failed file keeps no record: retried next run"
 
 
+def convert_one_queued_document() -> None:
+    """What one worker does for one job, done here: the test decides how far the server gets
+    before the run is interrupted, however fast this machine converts."""
+    worker = queue.register_worker(concurrency=1)
+    [job] = queue.claim(worker.id, limit=1)
+    result = conversion.run(queue.document_of(job), job_payload.options(job.payload))
+    assert queue.complete(job, worker.id, result)
+
+
 def test_an_interrupted_run_continues_where_it_stopped_converting_nothing_twice(
-    cli, folder, ilios, tmp_path
+    cli, folder, api_server, workers, tmp_path
 ):
+    """No worker runs until the interruption: one file is converted, two are on the server
+    still queued, five are not uploaded yet when Ctrl-C comes. The files differ (a comment
+    after the end of the PDF): the server would answer a copy of a converted file at once."""
+    server = api_server(API_KEY=API_KEY)
+    pdf = (FIXTURES / "pdflatex-4-pages.pdf").read_bytes()
     names = [f"part-{n}/doc-{n}.pdf" for n in range(8)]
-    folder(dict.fromkeys(names, "pdflatex-4-pages.pdf"))
+    folder({name: pdf + f"% copy {n}\n".encode() for n, name in enumerate(names)})
     out = tmp_path / "out"
-    run = cli.start("convert", "in", "--out", "out", "--concurrency", "2", server=ilios)
-    wait_until(lambda: markdown_files(out) if out.exists() else None, timeout=120)
+    run = cli.start("convert", "in", "--out", "out", "--concurrency", "2", server=server)
+    wait_until(lambda: Document.objects.count() == 2, timeout=60)
+    convert_one_queued_document()
+    wait_until(lambda: out.exists() and markdown_files(out), timeout=60)
+    wait_until(lambda: Document.objects.count() == 3, timeout=60)
 
     run.send_signal(signal.SIGINT)  # Ctrl-C
     stdout, stderr = run.communicate(timeout=60)
 
     assert run.returncode == 130, stderr
+    assert "Converted 1 file (4 pages)" in stdout
+    assert "Interrupted: 2 still converting on the server, 5 not started." in stdout
     assert "Run the same command again to continue" in stdout
-    assert len(markdown_files(out)) < len(names)
-    resumed = cli.run("convert", "in", "--out", "out", "--concurrency", "2", server=ilios)
+    assert len(markdown_files(out)) == 1
+    workers(processes=1, concurrency=2)
+    resumed = cli.run("convert", "in", "--out", "out", "--concurrency", "2", server=server)
     assert resumed.returncode == 0, resumed.stderr
+    assert "1 file already converted there, skipped" in resumed.stdout
     assert markdown_files(out) == {f"{name}.md" for name in names}
     assert Document.objects.count() == len(names)
     assert Document.objects.filter(status="completed").count() == len(names)
