@@ -27,6 +27,8 @@ def remove_furniture(pages: list[list[Word]], heights: list[float]) -> list[list
     """Drop margin lines seen on at least half of the pages (two at least), and bare page numbers.
 
     Numbers are ignored when comparing, so "Page 3 of 9" on every page counts as one repeated line.
+    A line repeated on pages that hold nothing else (a label printed on each page, the same page
+    turned four ways) is the document's content, not its furniture.
     """
     margin_lines = [_margin_lines(words, h) for words, h in zip(pages, heights, strict=True)]
     seen = Counter(
@@ -35,11 +37,23 @@ def remove_furniture(pages: list[list[Word]], heights: list[float]) -> list[list
         for signature in {_signature(line.text) for line in lines}
     )
     needed = max(2, (len(pages) + 1) // 2)
+
+    def furniture(line) -> bool:
+        return seen[_signature(line.text)] >= needed or bool(
+            PAGE_NUMBER_RE.match(line.text.strip())
+        )
+
+    beside_content: set[str] = set()
+    for words, lines in zip(pages, margin_lines, strict=True):
+        if sum(len(line.words) for line in lines if furniture(line)) < len(words):
+            beside_content.update(_signature(line.text) for line in lines)
     cleaned: list[list[Word]] = []
     for words, lines in zip(pages, margin_lines, strict=True):
-        drop: set[int] = set()
-        for line in lines:
-            if seen[_signature(line.text)] >= needed or PAGE_NUMBER_RE.match(line.text.strip()):
-                drop.update(id(w) for w in line.words)
+        drop = {
+            id(w)
+            for line in lines
+            if furniture(line) and _signature(line.text) in beside_content
+            for w in line.words
+        }
         cleaned.append([w for w in words if id(w) not in drop] if drop else words)
     return cleaned

@@ -18,6 +18,7 @@ from documents.engines.base import (
 )
 from documents.engines.local import LocalEngine, ocr, pdf
 from tests.conftest import FIXTURES
+from tests.documents.engines.made import PdfMaker
 
 PDF = "application/pdf"
 
@@ -85,6 +86,19 @@ def test_it_drops_a_running_header_repeated_on_every_page():
     assert len(result.pages) == 2
     assert all("Federal Register / Vol. 85" not in page.markdown for page in result.pages)
     assert "Investigation of the accident" in flat(result.markdown)
+
+
+def test_a_line_repeated_on_pages_that_hold_nothing_else_is_kept(tmp_path):
+    """The same words at the top of every page are furniture only beside other content: pages
+    that each hold one label (or one line, the page turned four ways) are that label."""
+    maker = PdfMaker()
+    for _ in range(3):
+        maker.page([("Specimen 14 of the herbarium", 72.0, 60.0, 12.0, "Helvetica")])
+    path = maker.save(tmp_path / "labels.pdf")
+
+    result = LocalEngine().convert(path, PDF, ConversionOptions())
+
+    assert [flat(page.markdown) for page in result.pages] == ["Specimen 14 of the herbarium"] * 3
 
 
 def test_it_asks_for_a_password_when_the_pdf_is_encrypted():
