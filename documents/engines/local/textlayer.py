@@ -44,6 +44,10 @@ BULLET_GAP_EM = 2.5
 BULLET_ASPECT = 1.5
 BULLET_ALIGNMENT = 1.0  # points between the edges of two bullets of one list
 MAX_BULLET_MARKS = 500  # more small marks than this on a page: a pattern or a plot, not lists
+# A word drawn again over itself, its edges within this many points (and a tenth of its size):
+# one word on the page. Drawn a little to the side, the copy thickens it: the producer's bold.
+OVERPRINT_TOLERANCE = 1.0
+OVERPRINT_BOLD_SHIFT = 0.05
 
 
 def _unchecked(function, restype=ctypes.c_int):
@@ -378,7 +382,35 @@ def read_words(page, textpage, frame: PageFrame) -> TextLayer:
         chars.append(chr(code))
         p_x0, p_top, p_x1, p_bottom = c_x0, _c_top, c_x1, c_bottom
     flush()
-    return _in_main_orientation(frame, found)
+    return _in_main_orientation(frame, _without_overprints(found))
+
+
+def _without_overprints(found: list[tuple[Word, Orientation]]) -> list[tuple[Word, Orientation]]:
+    """Each word once where the producer drew it twice in place: a whole page drawn again (each
+    word would read twice, "de de"), or a line drawn again a fraction of a point to the right
+    for want of a bold face. The copy that thickens a word makes it bold."""
+    placed: dict[tuple[str, int], list[Word]] = {}
+    kept: list[tuple[Word, Orientation]] = []
+    for word, orientation in found:
+        tolerance = min(OVERPRINT_TOLERANCE, word.size * 0.1)
+        row = round(word.top)
+        original = next(
+            (
+                earlier
+                for key in ((word.text, row), (word.text, row - 1), (word.text, row + 1))
+                for earlier in placed.get(key, ())
+                if abs(earlier.x0 - word.x0) <= tolerance
+                and abs(earlier.top - word.top) <= tolerance
+                and abs(earlier.x1 - word.x1) <= tolerance
+            ),
+            None,
+        )
+        if original is None:
+            placed.setdefault((word.text, row), []).append(word)
+            kept.append((word, orientation))
+        elif abs(original.x0 - word.x0) + abs(original.top - word.top) >= OVERPRINT_BOLD_SHIFT:
+            original.bold = True
+    return kept
 
 
 def _in_main_orientation(frame: PageFrame, found: list[tuple[Word, Orientation]]) -> TextLayer:

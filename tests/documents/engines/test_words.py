@@ -7,7 +7,13 @@ import pytest
 from documents.engines.base import ConversionOptions
 from documents.engines.local import LocalEngine
 from documents.engines.local.geometry import Word, join_words
-from tests.documents.engines.made import FIRST_PARAGRAPH, PdfMaker, flat, paragraph_lines
+from tests.documents.engines.made import (
+    FIRST_PARAGRAPH,
+    SECOND_PARAGRAPH,
+    PdfMaker,
+    flat,
+    paragraph_lines,
+)
 
 FONT, SIZE, MARK = "Helvetica", 11.0, 7.0
 GAP = 0.3  # points between two text objects set one after the other, as a browser sets them
@@ -106,3 +112,30 @@ def test_a_note_mark_raised_after_a_paragraphs_last_word_stays_on_its_line(tmp_p
 
     blocks = [block for block in markdown.split("\n\n") if block]
     assert blocks[-1] == f"{last} 2"
+
+
+def test_a_page_drawn_twice_over_itself_reads_once(tmp_path):
+    """Some producers draw a page's text a second time in place (PDFium drops a copy only when
+    it follows its original closely): each word is read once, not "the the"."""
+    body = paragraph_lines([FIRST_PARAGRAPH, SECOND_PARAGRAPH])
+    maker = PdfMaker()
+    maker.page(body + body)
+    path = maker.save(tmp_path / "twice.pdf")
+
+    markdown = LocalEngine().convert(path, "application/pdf", ConversionOptions()).markdown
+
+    assert flat(markdown) == f"{FIRST_PARAGRAPH} {SECOND_PARAGRAPH}"
+
+
+def test_a_title_drawn_again_a_little_to_the_right_reads_once_as_bold(tmp_path):
+    """A producer without a bold face draws a title twice, the second a third of a point to the
+    right: one title, in bold, a heading over body text of its size."""
+    title = ("Harbour pilots and their logbooks", 72.0, 60.0, SIZE, FONT)
+    body = paragraph_lines([FIRST_PARAGRAPH, SECOND_PARAGRAPH])
+    maker = PdfMaker()
+    maker.page([title, *body, (title[0], title[1] + 0.3, *title[2:])])
+    path = maker.save(tmp_path / "thickened.pdf")
+
+    markdown = LocalEngine().convert(path, "application/pdf", ConversionOptions()).markdown
+
+    assert markdown.startswith("# Harbour pilots and their logbooks\n\nHarbour pilots guide")
