@@ -13,6 +13,13 @@ HEADING_SIZE_RATIO = 1.15
 # A heading's section number: up to two digits a part, then its title's first letter.
 SECTION_NUMBER_RE = re.compile(r"^(\d{1,2}(?:\.\d{1,2})*)\.?\s+[^\W\d_]")
 SET_APART_EM = 3.0
+# A heading's second line is at most this many ems below its first (unless the first is as
+# wide as a column), and starts at most this many ems right of it (under the title after a
+# section number) or left of it (under a first-line indent).
+HEADING_LEADING_EM = 1.75
+COLUMN_WIDE_EM = 20.0
+HANGING_NUMBER_EM = 3.0
+INDENT_EM = 2.5
 # Items Markdown reads as a list (`(1)` or `a)` are not), and so may nest: a line of another
 # kind set further in would read as code. Right-to-left lines start at the right, wherever
 # their left end falls.
@@ -388,12 +395,34 @@ def _list_depth(list_lefts: list[float], item: Line) -> int:
 
 def _continues_heading(previous: tuple[int, Line], level: int, line: Line) -> bool:
     """A heading wrapped over two lines: same level, right below (loose glyph boxes of tightly
-    set lines may touch), no final punctuation."""
+    set lines may touch), set the way the first line is, no final punctuation."""
     prev_level, prev_line = previous
+    em = max(line.size, prev_line.size, 1.0)
     return (
         prev_level == level
         and -0.25 * line.height <= line.top - prev_line.bottom < 0.8 * line.height
+        and _wrapped_below(prev_line, line, em)
+        and _aligned_under(prev_line, line, em)
         and not prev_line.text.endswith(TERMINAL)
+    )
+
+
+def _wrapped_below(upper: Line, lower: Line, em: float) -> bool:
+    """At a heading's leading; two lines down, only a line as wide as a column runs on, into a
+    line no wider. A short line there was ended by choice: a centred title over its subtitle."""
+    return lower.top - upper.top <= HEADING_LEADING_EM * em or (
+        upper.x1 - upper.x0 >= COLUMN_WIDE_EM * em and lower.x1 <= upper.x1 + em
+    )
+
+
+def _aligned_under(upper: Line, lower: Line, em: float) -> bool:
+    """From the first line's left edge (or under its hanging number, or left of its first-line
+    indent), centred under it, or flush right with it. A side heading after a centred one, or a
+    centred one after a side heading, is another heading."""
+    return (
+        upper.x0 - INDENT_EM * em <= lower.x0 <= upper.x0 + HANGING_NUMBER_EM * em
+        or abs((lower.x0 + lower.x1) - (upper.x0 + upper.x1)) <= 2 * em
+        or abs(lower.x1 - upper.x1) <= em
     )
 
 

@@ -12,7 +12,14 @@ from documents.engines.base import ConversionOptions
 from documents.engines.local import LocalEngine
 from fakes import hostile
 
-from .made import FIRST_PARAGRAPH, SECOND_PARAGRAPH, PdfMaker, flat, paragraph_lines
+from .made import (
+    FIRST_PARAGRAPH,
+    PORTRAIT,
+    SECOND_PARAGRAPH,
+    PdfMaker,
+    flat,
+    paragraph_lines,
+)
 
 BODY = 10.0
 
@@ -83,6 +90,33 @@ def test_a_heading_wrapped_over_two_lines_stays_one_heading(tmp_path, leading):
     pages = convert(tmp_path, [lines + body_page()])
 
     assert headings(pages[0]) == [title]
+
+
+def test_headings_two_lines_apart_or_set_another_way_stay_apart(tmp_path):
+    """Minutes of a meeting: a committee's name centred, two lines below it a title centred over
+    two lines, and right under that a side heading at the margin. Three headings, though the
+    font's loose glyph boxes leave less than a line between the first two."""
+    size, font = BODY * 1.2, "dejavu/DejaVuSans-Bold.ttf"
+
+    def centred(text: str, baseline: float):
+        width = PdfMaker()._advances(text + "|", size, font)[-1][1]
+        return (text, (PORTRAIT[0] - width) / 2, baseline, size, font)
+
+    lines = [
+        centred("Demolition committee", 60.0),
+        centred("Minutes of the sitting", 84.0),
+        centred("held on the twentieth of June", 98.5),
+        ("Members present", 72.0, 113.0, size, font),
+    ]
+    body = paragraph_lines([FIRST_PARAGRAPH, SECOND_PARAGRAPH], top=140.0, size=BODY)
+
+    pages = convert(tmp_path, [lines + body])
+
+    assert headings(pages[0]) == [
+        "Demolition committee",
+        "Minutes of the sitting held on the twentieth of June",
+        "Members present",
+    ]
 
 
 def test_labels_set_apart_from_their_values_stay_lines_of_their_own_and_no_heading(tmp_path):
