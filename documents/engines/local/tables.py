@@ -20,6 +20,9 @@ from .lines import CELL_GAP_EM, group_lines, split_line
 
 SNAP = 2.0
 STACKED_RULES_MAX_DISTANCE = 400.0
+# A grid's rule joins a rule of its width stacked under or over it only this close (a header
+# grid on a table ruled across): further away, it is another table.
+GRID_STACK_DISTANCE = 30.0
 RASTER_PER_POINT = 2.0
 RASTER_MAX_SIDE = 6000.0
 # Comparing two strokes' boxes costs about as much as painting and labelling this many pixels.
@@ -263,12 +266,16 @@ def _connected(rules: list[Rule]) -> list[list[Rule]]:
     Drawings can bring thousands of short strokes to a page, so pairs are not compared there:
     strokes are painted, widened by SNAP, on a half-point raster whose connected components are
     the touching groups; horizontal strokes of the same extent are then bucketed by extent and
-    joined to their vertical neighbours (see `_stacked`). Strokes whose painted rows neither
-    overlap nor touch cannot touch, so each run of rows is painted on a raster of its own: a
-    page's header rule and a table far below it cost two small rasters, not the page's. A run of
-    a few strokes over a large area (a table ruled by seven lines) has its painted boxes
-    compared pairwise instead, which finds the same groups without the raster (see
-    `_touching_groups`).
+    joined to their vertical neighbours (see `_stacked`): a table ruled only across, or shaded
+    in bands. A grid (strokes down between its columns too) joins such a rule only within
+    GRID_STACK_DISTANCE, so tables of one width stacked on a page under their captions, one of
+    them ruled only across, stay apart.
+
+    Strokes whose painted rows neither overlap nor touch cannot touch, so each run of rows is
+    painted on a raster of its own: a page's header rule and a table far below it cost two
+    small rasters, not the page's. A run of a few strokes over a large area (a table ruled by
+    seven lines) has its painted boxes compared pairwise instead, which finds the same groups
+    without the raster (see `_touching_groups`).
     """
     if not rules:
         return []
@@ -316,6 +323,11 @@ def _connected(rules: list[Rule]) -> list[list[Rule]]:
             label = parent[label]
         return label
 
+    columns_of: dict[int, set[int]] = {}
+    for i, rule in enumerate(rules):
+        if not rule.horizontal:
+            columns_of.setdefault(label_of[i], set()).add(round(rule.x0 / SNAP))
+    ruled_down = {label for label, columns in columns_of.items() if len(columns) > 2}
     extents: dict[tuple[int, int], list[int]] = {}
     for i, rule in enumerate(rules):
         if rule.horizontal:
@@ -332,7 +344,14 @@ def _connected(rules: list[Rule]) -> list[list[Rule]]:
                     continue
                 at = bisect.bisect_left(tops_of[kx0 + dx0, kx1 + dx1], rules[i].top)
                 for j in others[max(at - 1, 0) : at + 2]:
-                    if j != i and _stacked(rules[i], rules[j]):
+                    if (
+                        j != i
+                        and _stacked(rules[i], rules[j])
+                        and (
+                            abs(rules[i].top - rules[j].top) <= GRID_STACK_DISTANCE
+                            or not {label_of[i], label_of[j]} & ruled_down
+                        )
+                    ):
                         a, b = find(label_of[i]), find(label_of[j])
                         if a != b:
                             parent[a] = b

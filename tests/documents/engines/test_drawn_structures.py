@@ -153,6 +153,29 @@ def test_a_header_over_a_table_ruled_under_its_rows_heads_the_table(tmp_path):
     assert table_rows(markdown_of(tmp_path, lines, shapes)) == INVOICE[:-1]
 
 
+def test_tables_of_one_width_stacked_under_their_captions_stay_apart(tmp_path):
+    """A grid, a table ruled only across, and a grid again, each under its caption and as wide
+    as the others: the rules of the middle one line up with the grids' but join neither."""
+    widths = [150, 50, 80, 70]
+    invoice = INVOICE[:-1]
+    first, first_shapes = grid(invoice, widths=widths, top=100.0)
+    middle, middle_shapes = ruled_under(invoice, widths=widths, top=260.0)
+    last, last_shapes = grid(invoice, widths=widths, top=400.0)
+    captions = [
+        ("Ruled across only", 85.0, 245.0, SIZE, FONT),
+        ("Ruled both ways again", 85.0, 385.0, SIZE, FONT),
+    ]
+
+    markdown = markdown_of(
+        tmp_path, first + middle + last + captions, first_shapes + middle_shapes + last_shapes
+    )
+
+    tables = [block for block in markdown.split("\n\n") if block.startswith("|")]
+    assert [table_rows(table) for table in tables] == [invoice] * 3
+    assert "\n\nRuled across only\n\n" in markdown
+    assert "\n\nRuled both ways again\n\n" in markdown
+
+
 ITEMS = ["Dredging the inner basin", "Two electric cranes", "A new footpath"]
 
 
