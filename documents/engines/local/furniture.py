@@ -1,4 +1,5 @@
-"""Running headers, footers and page numbers: text in the page margins that repeats."""
+"""Running headers, footers and page numbers: text in the page margins that repeats, and
+numbers set alone at the top or foot of a page."""
 
 from __future__ import annotations
 
@@ -9,6 +10,10 @@ from .geometry import Word
 from .lines import group_lines
 
 MARGIN_SHARE = 0.1
+NUMBER_ZONE_SHARE = 0.2
+# A page number alone outside the margins: up to three digits or a roman numeral (a year set
+# alone there is a chart's label).
+LONE_NUMBER_RE = re.compile(r"^(\d{1,3}|[ivxlc]{1,6})$", re.IGNORECASE)
 PAGE_NUMBER_RE = re.compile(r"^(page\s*)?[\divxlc]{1,5}(\s*(of|/)\s*\d+)?$", re.IGNORECASE)
 
 
@@ -18,9 +23,33 @@ def _signature(text: str) -> str:
 
 
 def _margin_lines(words: list[Word], page_height: float):
+    """The lines in the page's top and bottom tenths, and a page number further in (LaTeX sets
+    its numbers a sixth of the page up)."""
     margin = page_height * MARGIN_SHARE
     edge = [w for w in words if w.bottom <= margin or w.top >= page_height - margin]
-    return group_lines(edge)
+    return group_lines(edge) + group_lines(_lone_numbers(words, page_height, edge))
+
+
+def _lone_numbers(words: list[Word], page_height: float, edge: list[Word]) -> list[Word]:
+    """A page number outside the margins: the page's last (or first) word, in its bottom (or
+    top) fifth, a number alone on its line with a line's height clear between it and the text."""
+    if not words:
+        return []
+    zone = page_height * NUMBER_ZONE_SHARE
+    lowest = max(words, key=lambda w: w.bottom)
+    highest = min(words, key=lambda w: w.top)
+    found: dict[int, Word] = {}
+    if lowest.top >= page_height - zone and not any(
+        w is not lowest and w.bottom > lowest.top - lowest.height for w in words
+    ):
+        found[id(lowest)] = lowest
+    if highest.bottom <= zone and not any(
+        w is not highest and w.top < highest.bottom + highest.height for w in words
+    ):
+        found[id(highest)] = highest
+    for word in edge:
+        found.pop(id(word), None)
+    return [w for w in found.values() if LONE_NUMBER_RE.match(w.text)]
 
 
 def remove_furniture(pages: list[list[Word]], heights: list[float]) -> list[list[Word]]:

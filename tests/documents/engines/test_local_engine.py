@@ -18,7 +18,7 @@ from documents.engines.base import (
 )
 from documents.engines.local import LocalEngine, ocr, pdf
 from tests.conftest import FIXTURES
-from tests.documents.engines.made import PdfMaker
+from tests.documents.engines.made import FIRST_PARAGRAPH, PdfMaker, paragraph_lines
 
 PDF = "application/pdf"
 
@@ -99,6 +99,25 @@ def test_a_line_repeated_on_pages_that_hold_nothing_else_is_kept(tmp_path):
     result = LocalEngine().convert(path, PDF, ConversionOptions())
 
     assert [flat(page.markdown) for page in result.pages] == ["Specimen 14 of the herbarium"] * 3
+
+
+def test_a_page_number_set_alone_above_the_margin_is_dropped_and_a_total_under_its_text_kept(
+    tmp_path,
+):
+    """LaTeX sets a page's number a sixth of the page up, below the margins that repeated lines
+    are looked for in: alone at the foot, a line's height clear of the text, it is dropped. A
+    number right under the text (a sum, a list's last figure) is the text's."""
+    maker = PdfMaker()
+    body = paragraph_lines([FIRST_PARAGRAPH], top=560.0)
+    for number in (1, 2):
+        total = ("1,204", 72.0, body[-1][2] + 14.0, 11.0, "Helvetica")
+        maker.page([*body, total, (str(number), 300.0, 675.0, 11.0, "Helvetica")])
+    path = maker.save(tmp_path / "numbered.pdf")
+
+    result = LocalEngine().convert(path, PDF, ConversionOptions())
+
+    assert [page.markdown.split("\n\n")[-1] for page in result.pages] == ["1,204"] * 2
+    assert all(FIRST_PARAGRAPH in flat(page.markdown) for page in result.pages)
 
 
 def test_it_asks_for_a_password_when_the_pdf_is_encrypted():
