@@ -43,6 +43,7 @@ BULLET_MAX_EM = 0.7
 BULLET_GAP_EM = 2.5
 BULLET_ASPECT = 1.5
 BULLET_ALIGNMENT = 1.0  # points between the edges of two bullets of one list
+WHITE_LEVEL = 250  # a fill with every channel at least this (of 255) is white
 MAX_BULLET_MARKS = 500  # more small marks than this on a page: a pattern or a plot, not lists
 # A word drawn again over itself, its edges within this many points (and a tenth of its size):
 # one word on the page. Drawn a little to the side, the copy thickens it: the producer's bold.
@@ -570,7 +571,7 @@ def read_rules(paths: list[tuple], frame: PageFrame) -> list[Rule]:
             rules.append(Rule(x0, y0, x1, y1))
         elif width > 0.9 * page_width and height > 0.9 * page_height:
             continue
-        elif pdfium_c.FPDFPath_CountSegments(obj) in (4, 5):
+        elif pdfium_c.FPDFPath_CountSegments(obj) in (4, 5) and _paints_edges(obj):
             rules.extend(
                 (
                     Rule(x0, y0, x1, y0),
@@ -580,3 +581,20 @@ def read_rules(paths: list[tuple], frame: PageFrame) -> list[Rule]:
                 )
             )
     return rules
+
+
+def _paints_edges(rectangle) -> bool:
+    """Whether a rectangle's sides show: stroked, or filled in something other than white. A
+    spreadsheet exported to PDF fills its cells' areas white, and a white rectangle on a white
+    page draws no line (one framing the notes under a table made them its rows)."""
+    fill_mode, stroked = ctypes.c_int(), ctypes.c_int()
+    pdfium_c.FPDFPath_GetDrawMode(rectangle, ctypes.byref(fill_mode), ctypes.byref(stroked))
+    if stroked.value:
+        return True
+    if not fill_mode.value:
+        return False
+    red, green, blue, alpha = (ctypes.c_uint() for _ in range(4))
+    pdfium_c.FPDFPageObj_GetFillColor(
+        rectangle, *(ctypes.byref(channel) for channel in (red, green, blue, alpha))
+    )
+    return alpha.value > 0 and min(red.value, green.value, blue.value) < WHITE_LEVEL

@@ -39,6 +39,7 @@ SECOND_PARAGRAPH = (
 # string while a viewer sees the words in their places.
 W, H = PORTRAIT
 RECT, DISC = "rect", "disc"
+WHITE_RECT = "white rect"  # filled white, as a spreadsheet exported to PDF fills its cells
 GRID_BORDER = 0.75  # points: a browser's thinnest cell border
 QUARTERS = [(1, 0), (0, 1), (-1, 0), (0, -1)]
 MIRROR = (-1, 0, 0, 1, W, 0)
@@ -166,8 +167,10 @@ class PdfMaker:
         pdfium_c.FPDFPage_InsertObject(page.raw, obj)
 
     def _shape(self, page, kind: str, x: float, y: float, width: float, height: float) -> None:
-        if kind == RECT:
+        if kind in (RECT, WHITE_RECT):
             obj = pdfium_c.FPDFPageObj_CreateNewRect(x, y, width, height)
+            if kind == WHITE_RECT:
+                pdfium_c.FPDFPageObj_SetFillColor(obj, 255, 255, 255, 255)
         else:  # four Bézier quarters, as a disc is drawn
             rx, ry, k = width / 2, height / 2, 0.5523
             cx, cy = x + rx, y + ry

@@ -4,7 +4,7 @@ than typed. Each document is made here (made.py), one property at a time."""
 
 from documents.engines.base import ConversionOptions
 from documents.engines.local import LocalEngine
-from tests.documents.engines.made import DISC, GRID_BORDER, RECT, PdfMaker, grid
+from tests.documents.engines.made import DISC, GRID_BORDER, RECT, WHITE_RECT, PdfMaker, grid
 
 BORDER = GRID_BORDER
 FONT, SIZE, LEADING = "Helvetica", 11.0, 13.0
@@ -174,6 +174,24 @@ def test_tables_of_one_width_stacked_under_their_captions_stay_apart(tmp_path):
     assert [table_rows(table) for table in tables] == [invoice] * 3
     assert "\n\nRuled across only\n\n" in markdown
     assert "\n\nRuled both ways again\n\n" in markdown
+
+
+def test_notes_in_a_white_box_under_a_grid_are_no_rows_of_it(tmp_path):
+    """A spreadsheet exported to PDF fills the area of its notes white, the box touching the
+    grid above: a white box draws no line, and the notes stay notes."""
+    widths = [150, 50, 80, 70]
+    lines, shapes = grid(INVOICE[:-1], widths=widths, top=100.0)
+    bottom = shapes[-1][2]
+    notes = ["Key", "Qty = items ordered", "Unit price = before tax"]
+    lines += [
+        (note, 89.0, bottom + 16.0 + 14.0 * index, SIZE, FONT) for index, note in enumerate(notes)
+    ]
+    shapes.append((WHITE_RECT, 85.0, bottom, sum(widths), 60.0))
+
+    markdown = markdown_of(tmp_path, lines, shapes)
+
+    assert table_rows(markdown) == INVOICE[:-1]
+    assert "Qty = items ordered" in markdown.split("\n\n")[-1]
 
 
 ITEMS = ["Dredging the inner basin", "Two electric cranes", "A new footpath"]
