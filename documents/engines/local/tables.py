@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import re
 import statistics
 from dataclasses import dataclass, field
 
@@ -19,6 +20,7 @@ from .geometry import Line, Rule, Word
 from .lines import CELL_GAP_EM, group_lines, split_line
 
 SNAP = 2.0
+FIGURE_RE = re.compile(r"^[-+−(]?[$€£¥]?\s?\d[\d.,\s]*%?\)?$")
 STACKED_RULES_MAX_DISTANCE = 400.0
 # A grid's rule joins a rule of its width stacked under or over it only this close (a header
 # grid on a table ruled across): further away, it is another table.
@@ -116,9 +118,11 @@ def _table_from_group(group, inside, words, bbox):
     ruled_rows = len(text_bands) >= 3
     for number, band in enumerate(text_bands):
         band_lines = group_lines(band)
-        if (number == 0 and len(text_bands) > 1) or (
-            ruled_rows and _one_wrapped_row(band_lines, separators, drawn)
-        ):
+        if number == 0 and len(text_bands) > 1:
+            header = _header_lines(band_lines, separators, drawn)
+            rows.append(merged_row(band_lines[:header], separators, drawn))
+            rows.extend(rows_from_lines(band_lines[header:], separators, drawn))
+        elif ruled_rows and _one_wrapped_row(band_lines, separators, drawn):
             rows.append(merged_row(band_lines, separators, drawn))
         else:
             rows.extend(rows_from_lines(band_lines, separators, drawn))
@@ -505,6 +509,22 @@ def _split_at(chunk: Line, separators: list[float], min_gap_em: float = -math.in
     if len(pieces) == 1:
         return [chunk]
     return [Line(piece) for piece in pieces]
+
+
+def _header_lines(lines: list[Line], separators: list[float], drawn: list[Rule]) -> int:
+    """How many of the first band's lines are the header, one row however it wraps: all of
+    them, unless rows of figures follow it with no rule drawn under it."""
+    for index, line in enumerate(lines[1:], start=1):
+        if _figures(_cells(line, separators, drawn)):
+            return index
+    return len(lines)
+
+
+def _figures(cells: list[str]) -> bool:
+    """A row of figures: most columns filled, mostly with numbers (a label may lead it)."""
+    filled = [cell for cell in cells if cell]
+    numbers = sum(1 for cell in filled if FIGURE_RE.match(cell))
+    return len(filled) >= max(2, 2 * len(cells) / 3) and numbers * 2 >= len(filled)
 
 
 def merged_row(

@@ -194,6 +194,21 @@ def test_notes_in_a_white_box_under_a_grid_are_no_rows_of_it(tmp_path):
     assert "Qty = items ordered" in markdown.split("\n\n")[-1]
 
 
+def test_rows_of_figures_under_a_header_with_no_rule_between_are_rows_of_their_own(tmp_path):
+    """A spreadsheet rules its first rows in one box: the header, then two years' totals. The
+    header is one row (a wrapped header would be too), each line of figures a row."""
+    first_box = [
+        ["", "Passengers", "Change %"],
+        ["FY2013", "7,723,293", "102.6"],
+        ["FY2014", "7,793,704", "100.9"],
+    ]
+    months = [["Apr-2015", "653,278", "107.5"], ["May-2015", "686,908", "110.9"]]
+    boxed = [[[line[column] for line in first_box] for column in range(3)]]
+    lines, shapes = grid(boxed + months, widths=[90, 90, 80])
+
+    assert table_rows(markdown_of(tmp_path, lines, shapes)) == first_box + months
+
+
 ITEMS = ["Dredging the inner basin", "Two electric cranes", "A new footpath"]
 
 
