@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 from .geometry import RTL_RE, Line, Rule, mostly_right_to_left, right_to_left
@@ -26,6 +27,8 @@ INDENT_EM = 2.5
 MARKDOWN_ITEM_RE = re.compile(r"^(- |\d{1,9}[.)] )")
 NESTED_LIST_MAX_STEP_EM = 5.0
 MAX_HEADING_CHARS = 150
+# A font is a body font when this many lines of paragraphs are set in it.
+PROSE_FONT_LINES = 3
 BULLETS = "•◦▪‣●○■□➢►–-*·"
 BULLET_RE = re.compile(rf"^[{re.escape(BULLETS)}]\s+")
 NUMBERED_RE = re.compile(r"^(\d{1,3}[.)]|\(?[a-zA-Z0-9]{1,3}\))\s+")
@@ -66,6 +69,7 @@ class HeadingStyle:
     offset: int = 0
     bold_marks_headings: bool = True
     shortest_numbers: dict[int, int] = field(default_factory=dict)  # parts, by font level
+    prose_fonts: list[tuple[float, bool]] = field(default_factory=list)  # (size, bold)
 
     @classmethod
     def from_lines(
@@ -90,6 +94,8 @@ class HeadingStyle:
             reverse=True,
         )
         style = cls(body_size, sizes[:5], outlined, prose)
+        in_prose = Counter((line.size, line.bold) for line in lines if id(line) in prose)
+        style.prose_fonts = [font for font, count in in_prose.items() if count >= PROSE_FONT_LINES]
         bold = sum(len(line.text) for line in lines if line.bold)
         style.bold_marks_headings = bold < 0.5 * sum(len(line.text) for line in lines)
         if not outlined:
@@ -142,6 +148,8 @@ class HeadingStyle:
         if id(line) in self.prose or not _heading_text(line.text):
             return None
         if line.size >= self.body_size * HEADING_SIZE_RATIO:
+            if self._sets_prose(line):
+                return None
             size = round(line.size * 2) / 2
             position = next(
                 (i for i, s in enumerate(self.sized_levels) if size >= s - 0.25),
@@ -157,6 +165,15 @@ class HeadingStyle:
         ):
             return min(len(self.sized_levels) + 1, 6)
         return None
+
+    def _sets_prose(self, line: Line) -> bool:
+        """Whether the document sets paragraphs in this line's font: then its type is not bigger
+        than the body's but a second body's (a notice in small print, the agenda in larger),
+        and a short line in it (an address) is a short paragraph."""
+        return any(
+            bold == line.bold and abs(size - line.size) <= 0.12 * max(size, line.size)
+            for size, bold in self.prose_fonts
+        )
 
 
 def _number_parts(text: str) -> int:

@@ -119,6 +119,26 @@ def test_headings_two_lines_apart_or_set_another_way_stay_apart(tmp_path):
     ]
 
 
+def test_short_lines_in_a_font_the_document_sets_paragraphs_in_are_no_headings(tmp_path):
+    """An agenda: a notice in small print (most of the characters), the items' paragraphs in
+    larger type, and an address in that larger type over them. The address is bigger than the
+    small print, but its font is a body font: the address is text, not headings."""
+    title = ("Board of Education Special Meeting", 72.0, 60.0, 16.0, "Helvetica-Bold")
+    address = ["Cupertino Union School District", "1309 S. Mary Avenue", "Sunnyvale, CA 94087"]
+    lines = [title]
+    lines += [
+        (text, 72.0, 90.0 + 13.0 * index, 11.0, "Helvetica") for index, text in enumerate(address)
+    ]
+    notice = " ".join([FIRST_PARAGRAPH, SECOND_PARAGRAPH] * 2)
+    lines += paragraph_lines([notice], top=150.0, size=8.0, width=110)
+    lines += paragraph_lines([FIRST_PARAGRAPH], top=300.0, size=11.0)
+
+    pages = convert(tmp_path, [lines])
+
+    assert headings(pages[0]) == ["Board of Education Special Meeting"]
+    assert " ".join(address) in flat(pages[0])
+
+
 def test_labels_set_apart_from_their_values_stay_lines_of_their_own_and_no_heading(tmp_path):
     """An invoice's totals: a label, and its value far to the right; the last line bold."""
     totals = [("Subtotal", "1,482.00", "Helvetica"), ("VAT 20%", "296.40", "Helvetica")]
