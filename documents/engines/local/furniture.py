@@ -53,7 +53,9 @@ def _lone_numbers(words: list[Word], page_height: float, edge: list[Word]) -> li
 
 
 def remove_furniture(pages: list[list[Word]], heights: list[float]) -> list[list[Word]]:
-    """Drop margin lines seen on at least half of the pages (two at least), and bare page numbers.
+    """Drop margin lines seen on a third of the pages at least (two at least), and bare page
+    numbers. A long report's charts, maps and full-page tables go without its running header, so
+    half the pages was too many (a 65-page report showed its header on 23).
 
     Numbers are ignored when comparing, so "Page 3 of 9" on every page counts as one repeated line.
     A line repeated on pages that hold nothing else (a label printed on each page, the same page
@@ -65,7 +67,7 @@ def remove_furniture(pages: list[list[Word]], heights: list[float]) -> list[list
         for lines in margin_lines
         for signature in {_signature(line.text) for line in lines}
     )
-    needed = max(2, (len(pages) + 1) // 2)
+    needed = max(2, (len(pages) + 2) // 3)
 
     def furniture(line) -> bool:
         return seen[_signature(line.text)] >= needed or bool(

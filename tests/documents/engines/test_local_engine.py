@@ -88,6 +88,21 @@ def test_it_drops_a_running_header_repeated_on_every_page():
     assert "Investigation of the accident" in flat(result.markdown)
 
 
+def test_running_headers_of_facing_pages_are_dropped_each_on_its_side(tmp_path):
+    """A book sets one running header on its left pages and another on its right: each is on
+    half the pages or fewer, and both are furniture."""
+    maker = PdfMaker()
+    body = paragraph_lines([FIRST_PARAGRAPH], top=120.0)
+    for number in range(1, 8):
+        header = "Handbook of Harbour Pilotage" if number % 2 else f"Chapter 5 - Tides {number}"
+        maker.page([(header, 72.0, 40.0, 9.0, "Helvetica"), *body])
+    path = maker.save(tmp_path / "book.pdf")
+
+    result = LocalEngine().convert(path, PDF, ConversionOptions())
+
+    assert [flat(page.markdown) for page in result.pages] == [FIRST_PARAGRAPH] * 7
+
+
 def test_a_line_repeated_on_pages_that_hold_nothing_else_is_kept(tmp_path):
     """The same words at the top of every page are furniture only beside other content: pages
     that each hold one label (or one line, the page turned four ways) are that label."""
