@@ -28,6 +28,7 @@ class Word:
     size: float
     bold: bool = False
     italic: bool = False
+    mono: bool = False  # set in a fixed-pitch font
 
     @property
     def height(self) -> float:

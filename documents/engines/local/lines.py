@@ -72,6 +72,7 @@ def _with_drop_caps(lines: list[Line], initials: list[Word]) -> list[Line]:
             first.size,
             first.bold,
             first.italic,
+            first.mono,
         )
         first_line.refresh()
     if not unplaced:

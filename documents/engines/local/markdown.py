@@ -6,7 +6,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .geometry import RTL_RE, Line, Rule, mostly_right_to_left, right_to_left
+from .geometry import RTL_RE, Line, Rule, Word, mostly_right_to_left, right_to_left
 from .lines import count_pieces
 from .tables import Table, merged_row, rows_from_lines, whitespace_separators
 
@@ -27,6 +27,10 @@ INDENT_EM = 2.5
 MARKDOWN_ITEM_RE = re.compile(r"^(- |\d{1,9}[.)] )")
 NESTED_LIST_MAX_STEP_EM = 5.0
 MAX_HEADING_CHARS = 150
+# Fixed-pitch lines are code where less than this share of the text is fixed-pitch; a gap of
+# this many line heights between two of them is a blank line of the code.
+CODE_MAX_SHARE = 0.5
+CODE_BLANK_LINE = 0.5
 # A font is a body font when this many lines of paragraphs are set in it.
 PROSE_FONT_LINES = 3
 BULLETS = "•◦▪‣●○■□➢►–-*·"
@@ -354,10 +358,23 @@ def render_table(table: Table) -> str:
     return "\n".join(lines)
 
 
-def render_page(items: list, style: HeadingStyle) -> str:
+def fixed_pitch_marks_code(words: list[Word]) -> bool:
+    """Whether lines set in a fixed-pitch font are code: only where most of the text is set in
+    other fonts (a transcript or a typewritten letter set wholly in Courier is prose)."""
+    fixed = sum(len(word.text) for word in words if word.mono)
+    return 0 < fixed < CODE_MAX_SHARE * sum(len(word.text) for word in words)
+
+
+def render_page(items: list, style: HeadingStyle, fixed_pitch_is_code: bool = False) -> str:
     blocks: list[str] = []
     paragraph: list[Line] = []
+    code: list[Line] = []
     list_lefts: list[float] = []  # where the items of each open list level start
+
+    def close_code() -> None:
+        if code:
+            blocks.append(_code_block(code))
+            code.clear()
 
     def close_paragraph() -> None:
         if paragraph:
@@ -371,6 +388,17 @@ def render_page(items: list, style: HeadingStyle) -> str:
 
     previous_heading: tuple[int, Line] | None = None
     for item in items:
+        if (
+            fixed_pitch_is_code
+            and not isinstance(item, Table)
+            and all(word.mono for word in item.words)
+        ):
+            close_paragraph()
+            list_lefts.clear()
+            previous_heading = None
+            code.append(item)
+            continue
+        close_code()
         if isinstance(item, Table):
             close_paragraph()
             list_lefts.clear()
@@ -394,7 +422,29 @@ def render_page(items: list, style: HeadingStyle) -> str:
             close_paragraph()
         paragraph.append(item)
     close_paragraph()
+    close_code()
     return "\n\n".join(block for block in blocks if block.strip())
+
+
+def _code_block(lines: list[Line]) -> str:
+    """Lines in a fixed-pitch font, fenced, each as it is set: its indent and the spaces inside
+    it counted in the font's character width, a blank line where the block leaves one."""
+    words = [word for line in lines for word in line.words]
+    advance = sum(w.x1 - w.x0 for w in words) / max(sum(len(w.text) for w in words), 1)
+    left = min(line.x0 for line in lines)
+    rows: list[str] = []
+    previous: Line | None = None
+    for line in lines:
+        if previous is not None and line.top - previous.bottom > CODE_BLANK_LINE * line.height:
+            rows.append("")
+        row = ""
+        for word in sorted(line.words, key=lambda w: w.x0):
+            column = round((word.x0 - left) / advance)
+            row += " " * max(column - len(row), 1 if row else 0) + word.text
+        rows.append(row)
+        previous = line
+    fence = "~~~" if any("```" in row for row in rows) else "```"
+    return "\n".join([fence, *rows, fence])
 
 
 def _list_depth(list_lefts: list[float], item: Line) -> int:

@@ -24,7 +24,13 @@ from .furniture import remove_furniture
 from .geometry import Rule, Word
 from .layout import reading_order
 from .lines import body_size
-from .markdown import HeadingStyle, find_text_tables, lines_in_paragraphs, render_page
+from .markdown import (
+    HeadingStyle,
+    find_text_tables,
+    fixed_pitch_marks_code,
+    lines_in_paragraphs,
+    render_page,
+)
 from .outline import OutlineEntry, match_outline, read_outline
 from .second import SecondReader
 from .tables import find_ruled_tables
@@ -158,6 +164,7 @@ def render_document(contents: list[PageContent]) -> list[tuple[int, str]]:
     cleaned = remove_furniture([c.words for c in contents], [c.height for c in contents])
     all_words = [w for words in cleaned for w in words]
     size = body_size(all_words)
+    code = fixed_pitch_marks_code(all_words)
     pages_items = []
     for content, words in zip(contents, cleaned, strict=True):
         analysis = find_ruled_tables(words, content.rules)
@@ -175,7 +182,7 @@ def render_document(contents: list[PageContent]) -> list[tuple[int, str]]:
         prose,
     )
     return [
-        (content.index, render_page(items, style))
+        (content.index, render_page(items, style, code))
         for content, items in zip(contents, pages_items, strict=True)
     ]
 

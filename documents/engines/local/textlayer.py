@@ -25,6 +25,8 @@ ITALIC_NAME_PARTS = ("italic", "oblique", "-it", ",it")
 # the font does not state its weight, PDFium estimates it from the stems' width, and browsers'
 # oblique fonts come out at 600 and more beside 225 for their upright faces.
 NOT_BOLD_NAME_PARTS = (*ITALIC_NAME_PARTS, "regular", "roman", "book", "light")
+MONO_NAME_PARTS = ("mono", "courier", "consol", "menlo", "code")
+FONT_FLAG_FIXED_PITCH = 1
 FONT_FLAG_ITALIC = 1 << 6
 FONT_FLAG_FORCE_BOLD = 1 << 18
 RTL_BIDI = {"R", "AL"}
@@ -188,7 +190,8 @@ def page_frame(page) -> PageFrame:
 
 
 class _FontStyles:
-    """Caches (bold, italic) per font name: PDFium reports the name and flags per character.
+    """Caches (bold, italic, fixed-pitch) per font name: PDFium reports the name and flags per
+    character.
 
     A character's font is its text object's, so each font's style is kept too: asking PDFium
     for a character's font costs half of asking for the font's name (GeoTopo sets about one
@@ -203,10 +206,10 @@ class _FontStyles:
         self.buffer_size = ctypes.c_ulong(self.BUFFER_SIZE)
         self.flags = ctypes.c_int()
         self.flags_ref = ctypes.byref(self.flags)
-        self.cache: dict[bytes, tuple[bool, bool]] = {}
-        self.by_font: dict[int, tuple[bool, bool]] = {}
+        self.cache: dict[bytes, tuple[bool, bool, bool]] = {}
+        self.by_font: dict[int, tuple[bool, bool, bool]] = {}
 
-    def style(self, index: int) -> tuple[bool, bool]:
+    def style(self, index: int) -> tuple[bool, bool, bool]:
         font = _get_text_object_font(_get_text_object(self.textpage, index))
         found = self.by_font.get(font)
         if found is None:
@@ -215,7 +218,7 @@ class _FontStyles:
                 self.by_font[font] = found
         return found
 
-    def _font_style(self, index: int) -> tuple[bool, bool]:
+    def _font_style(self, index: int) -> tuple[bool, bool, bool]:
         length = _get_font_info(self.textpage, index, self.buffer, self.buffer_size, self.flags_ref)
         name = self.buffer.raw[: max(length - 1, 0)]
         key = name + self.flags.value.to_bytes(4, "little")
@@ -232,7 +235,10 @@ class _FontStyles:
             italic = any(part in lowered for part in ITALIC_NAME_PARTS) or bool(
                 flags & FONT_FLAG_ITALIC
             )
-            found = self.cache[key] = (bold, italic)
+            mono = bool(flags & FONT_FLAG_FIXED_PITCH) or any(
+                part in lowered for part in MONO_NAME_PARTS
+            )
+            found = self.cache[key] = (bold, italic, mono)
         return found
 
 
@@ -287,9 +293,12 @@ def read_words(page, textpage, frame: PageFrame) -> TextLayer:
         chars.clear()
         if LEADER_RE.match(text):
             return
-        bold, italic = styles.style(first)
+        bold, italic, mono = styles.style(first)
         found.append(
-            (Word(_logical_order(text), x0, top, x1, bottom, size, bold, italic), orientation)
+            (
+                Word(_logical_order(text), x0, top, x1, bottom, size, bold, italic, mono),
+                orientation,
+            )
         )
 
     in_leader = False

@@ -1,10 +1,12 @@
-"""Blocks that are not running prose, as a letter and a paper set them: addresses aligned to
-either side, and references whose lines hang under their number. Each page is made here
-(made.py), one property at a time."""
+"""Blocks that are not running prose, as a letter, a paper and a manual set them: addresses
+aligned to either side, references whose lines hang under their number, and code listings in
+a fixed-pitch font. Each page is made here (made.py), one property at a time."""
+
+import textwrap
 
 from documents.engines.base import ConversionOptions
 from documents.engines.local import LocalEngine
-from tests.documents.engines.made import PdfMaker
+from tests.documents.engines.made import FIRST_PARAGRAPH, PdfMaker
 
 FONT, SIZE, LEADING = "Helvetica", 11.0, 14.0
 
@@ -57,3 +59,39 @@ def test_a_line_starting_with_a_citation_runs_on_in_its_paragraph(tmp_path):
     lines = [(line, 72.0, 100.0 + LEADING * index, SIZE, FONT) for index, line in enumerate(text)]
 
     assert blocks_of(tmp_path, lines) == [" ".join(text)]
+
+
+CODE_SIZE = 10.0
+FIRST_PARAGRAPH_LINES = textwrap.wrap(FIRST_PARAGRAPH, 80)
+CODE = ["def tide_at(hour):", "    if hour < 6:", '        return "low"', "", '    return "high"']
+
+
+def test_lines_in_a_fixed_pitch_font_are_a_code_block_indented_as_set(tmp_path):
+    """A listing in Courier between paragraphs: fenced, each line kept with its indent (counted
+    in the font's character width) and the blank line it leaves."""
+    advance = CODE_SIZE * 0.6  # Courier's every character
+    lines = [("Harbour pilots read the tide tables twice a day:", 72.0, 80.0, SIZE, FONT)]
+    for index, text in enumerate(CODE):
+        indent = len(text) - len(text.lstrip())
+        if text:
+            lines.append(
+                (text.lstrip(), 72.0 + indent * advance, 110.0 + 12.0 * index, CODE_SIZE, "Courier")
+            )
+    lines.append(
+        ("The tide tables give the hours for every day of the year.", 72.0, 190.0, SIZE, FONT)
+    )
+
+    blocks = blocks_of(tmp_path, lines)
+
+    assert "```\n" + "\n".join(CODE) + "\n```" in "\n\n".join(blocks)
+
+
+def test_a_letter_typed_wholly_in_a_fixed_pitch_font_is_prose(tmp_path):
+    typed = [
+        (line, 72.0, 80.0 + 12.0 * index, CODE_SIZE, "Courier")
+        for index, line in enumerate(FIRST_PARAGRAPH_LINES)
+    ]
+
+    blocks = blocks_of(tmp_path, typed)
+
+    assert blocks == [" ".join(FIRST_PARAGRAPH_LINES)]
