@@ -430,7 +430,7 @@ def _code_block(lines: list[Line]) -> str:
     """Lines in a fixed-pitch font, fenced, each as it is set: its indent and the spaces inside
     it counted in the font's character width, a blank line where the block leaves one."""
     words = [word for line in lines for word in line.words]
-    advance = sum(w.x1 - w.x0 for w in words) / max(sum(len(w.text) for w in words), 1)
+    advance = sum(w.x1 - w.x0 for w in words) / max(sum(len(w.text) for w in words), 1) or 1.0
     left = min(line.x0 for line in lines)
     rows: list[str] = []
     previous: Line | None = None

@@ -119,7 +119,7 @@ def _table_from_group(group, inside, words, bbox):
     for number, band in enumerate(text_bands):
         band_lines = group_lines(band)
         if number == 0 and len(text_bands) > 1:
-            header = _header_lines(band_lines, separators, drawn)
+            header = _lines_of_header(band_lines, separators, drawn)
             rows.append(merged_row(band_lines[:header], separators, drawn))
             rows.extend(rows_from_lines(band_lines[header:], separators, drawn))
         elif ruled_rows and _one_wrapped_row(band_lines, separators, drawn):
@@ -511,7 +511,7 @@ def _split_at(chunk: Line, separators: list[float], min_gap_em: float = -math.in
     return [Line(piece) for piece in pieces]
 
 
-def _header_lines(lines: list[Line], separators: list[float], drawn: list[Rule]) -> int:
+def _lines_of_header(lines: list[Line], separators: list[float], drawn: list[Rule]) -> int:
     """How many of the first band's lines are the header, one row however it wraps: all of
     them, unless rows of figures follow it with no rule drawn under it."""
     for index, line in enumerate(lines[1:], start=1):
