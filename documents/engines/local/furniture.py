@@ -39,17 +39,21 @@ def _lone_numbers(words: list[Word], page_height: float, edge: list[Word]) -> li
     lowest = max(words, key=lambda w: w.bottom)
     highest = min(words, key=lambda w: w.top)
     found: dict[int, Word] = {}
-    if lowest.top >= page_height - zone and not any(
-        w is not lowest and w.bottom > lowest.top - lowest.height for w in words
+    if (
+        lowest.top >= page_height - zone
+        and LONE_NUMBER_RE.match(lowest.text)
+        and not any(w is not lowest and w.bottom > lowest.top - lowest.height for w in words)
     ):
         found[id(lowest)] = lowest
-    if highest.bottom <= zone and not any(
-        w is not highest and w.top < highest.bottom + highest.height for w in words
+    if (
+        highest.bottom <= zone
+        and LONE_NUMBER_RE.match(highest.text)
+        and not any(w is not highest and w.top < highest.bottom + highest.height for w in words)
     ):
         found[id(highest)] = highest
     for word in edge:
         found.pop(id(word), None)
-    return [w for w in found.values() if LONE_NUMBER_RE.match(w.text)]
+    return list(found.values())
 
 
 def remove_furniture(pages: list[list[Word]], heights: list[float]) -> list[list[Word]]:

@@ -51,6 +51,7 @@ MAX_BULLET_MARKS = 500  # more small marks than this on a page: a pattern or a p
 # one word on the page. Drawn a little to the side, the copy thickens it: the producer's bold.
 OVERPRINT_TOLERANCE = 1.0
 OVERPRINT_BOLD_SHIFT = 0.05
+OVERPRINT_BAND = 8.0
 
 
 def _unchecked(function, restype=ctypes.c_int):
@@ -398,29 +399,53 @@ def read_words(page, textpage, frame: PageFrame) -> TextLayer:
 def _without_overprints(found: list[tuple[Word, Orientation]]) -> list[tuple[Word, Orientation]]:
     """Each word once where the producer drew it twice in place: a whole page drawn again (each
     word would read twice, "de de"), or a line drawn again a fraction of a point to the right
-    for want of a bold face. The copy that thickens a word makes it bold."""
+    for want of a bold face. The copy that thickens a word makes it bold.
+
+    Earlier words are kept by text and by band of OVERPRINT_BAND points of their tops, so a word
+    is compared with the few of its text in its band (and the next band, when its top lies
+    within OVERPRINT_TOLERANCE of the edge): this runs on every word of every page."""
     placed: dict[tuple[str, int], list[Word]] = {}
     kept: list[tuple[Word, Orientation]] = []
-    for word, orientation in found:
-        tolerance = min(OVERPRINT_TOLERANCE, word.size * 0.1)
-        row = round(word.top)
-        original = next(
-            (
-                earlier
-                for key in ((word.text, row), (word.text, row - 1), (word.text, row + 1))
-                for earlier in placed.get(key, ())
-                if abs(earlier.x0 - word.x0) <= tolerance
-                and abs(earlier.top - word.top) <= tolerance
-                and abs(earlier.x1 - word.x1) <= tolerance
-            ),
-            None,
-        )
+    for pair in found:
+        word = pair[0]
+        band = int(word.top // OVERPRINT_BAND)
+        key = (word.text, band)
+        earlier = placed.get(key)
+        inside = word.top - band * OVERPRINT_BAND
+        if (
+            earlier is None
+            and OVERPRINT_TOLERANCE <= inside <= OVERPRINT_BAND - OVERPRINT_TOLERANCE
+        ):
+            placed[key] = [word]  # the common case: no word of its text near it yet
+            kept.append(pair)
+            continue
+        original = _copy_under(word, earlier)
+        if original is None and inside < OVERPRINT_TOLERANCE:
+            original = _copy_under(word, placed.get((word.text, band - 1)))
+        elif original is None and inside > OVERPRINT_BAND - OVERPRINT_TOLERANCE:
+            original = _copy_under(word, placed.get((word.text, band + 1)))
         if original is None:
-            placed.setdefault((word.text, row), []).append(word)
-            kept.append((word, orientation))
+            placed.setdefault(key, []).append(word)
+            kept.append(pair)
         elif abs(original.x0 - word.x0) + abs(original.top - word.top) >= OVERPRINT_BOLD_SHIFT:
             original.bold = True
     return kept
+
+
+def _copy_under(word: Word, earlier: list[Word] | None) -> Word | None:
+    """The earlier word `word` was drawn over, its edges within OVERPRINT_TOLERANCE points and a
+    tenth of its size."""
+    if not earlier:
+        return None
+    tolerance = min(OVERPRINT_TOLERANCE, word.size * 0.1)
+    for other in earlier:
+        if (
+            abs(other.x0 - word.x0) <= tolerance
+            and abs(other.top - word.top) <= tolerance
+            and abs(other.x1 - word.x1) <= tolerance
+        ):
+            return other
+    return None
 
 
 def _in_main_orientation(frame: PageFrame, found: list[tuple[Word, Orientation]]) -> TextLayer:

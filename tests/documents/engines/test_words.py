@@ -139,3 +139,21 @@ def test_a_title_drawn_again_a_little_to_the_right_reads_once_as_bold(tmp_path):
     markdown = LocalEngine().convert(path, "application/pdf", ConversionOptions()).markdown
 
     assert markdown.startswith("# Harbour pilots and their logbooks\n\nHarbour pilots guide")
+
+
+def test_copies_drawn_a_little_lower_read_once_wherever_the_lines_stand(tmp_path):
+    """Sixteen lines, each drawn again 0.6 points lower and 0.3 to the right after all of them,
+    their tops half a point apart in the page's 8-point bands: every line reads once."""
+    lines = [(f"Berth {n} clear", 72.0, 100.0 + 20.5 * n, SIZE, FONT) for n in range(16)]
+    copies = [
+        (text, x + 0.3, baseline + 0.6, size, font) for text, x, baseline, size, font in lines
+    ]
+    maker = PdfMaker()
+    maker.page(lines + copies)
+    path = maker.save(tmp_path / "copies.pdf")
+
+    markdown = LocalEngine().convert(path, "application/pdf", ConversionOptions()).markdown
+
+    assert [
+        flat(block).removeprefix("# ").removeprefix("## ") for block in markdown.split("\n\n")
+    ] == [f"Berth {n} clear" for n in range(16)]
