@@ -469,17 +469,20 @@ def _cells(line: Line, separators: list[float], drawn: list[Rule] | None = None)
     Only the column rules drawn across this very line part it: a cell that spans columns has
     none inside it. A run of words that crosses one and has more cells after it is two cells set
     too close (a cell filled up to the rule, then the next one): it is split word by word at the
-    rule. A crossing run that ends the line is split only where the rule lies in a space wider
-    than a word space (narrow cells, each padded): otherwise it is text overflowing its cell and
-    stays whole, and so do runs across estimated whitespace separators.
+    rule. So is a crossing run that ends the line when every rule it crosses lies between two of
+    its words (cells filled to their rules, each padded): a rule through a word is crossed by
+    text overflowing its cell, which is split only where a rule lies in a space wider than a
+    word space. Runs across estimated whitespace separators stay whole.
     """
     cells = [""] * (len(separators) + 1)
     chunks = split_line(line, CELL_GAP_EM)
     if drawn:
         middle = (line.top + line.bottom) / 2
         here = _rules_across(drawn, middle)
+        last = chunks[-1]
+        min_gap_em = PADDED_CELL_GAP_EM if _rule_through_a_word(last, here) else -math.inf
         chunks = [piece for chunk in chunks[:-1] for piece in _split_at(chunk, here)] + _split_at(
-            chunks[-1], here, min_gap_em=PADDED_CELL_GAP_EM
+            last, here, min_gap_em=min_gap_em
         )
     for chunk in chunks:
         column = _column_of((chunk.x0 + chunk.x1) / 2, separators)
@@ -489,6 +492,10 @@ def _cells(line: Line, separators: list[float], drawn: list[Rule] | None = None)
             column = _column_of(chunk.x0 + chunk.size, separators)
         cells[column] = f"{cells[column]} {chunk.text}".strip()
     return cells
+
+
+def _rule_through_a_word(chunk: Line, rules: list[float]) -> bool:
+    return any(word.x0 < x < word.x1 for x in rules for word in chunk.words)
 
 
 def _split_at(chunk: Line, separators: list[float], min_gap_em: float = -math.inf) -> list[Line]:

@@ -209,6 +209,35 @@ def test_rows_of_figures_under_a_header_with_no_rule_between_are_rows_of_their_o
     assert table_rows(markdown_of(tmp_path, lines, shapes)) == first_box + months
 
 
+LIGHTS = [
+    ["Light", "Meaning", "What to do"],
+    ["Green", "All parts running", "Nothing"],
+    ["Amber", "A part is restarting", "Wait two minutes, then look again"],
+]
+
+
+def test_a_row_of_cells_each_filling_its_column_is_split_at_the_rules(tmp_path):
+    """A browser sizes each column to its widest cell and pads cells by a point: that row's
+    words stand a word space apart across the rules, and every rule falls between two words."""
+    maker = PdfMaker()
+    widths = [maker._advances(cell + "|", SIZE, FONT)[-1][1] + 4.5 for cell in LIGHTS[2]]
+    lines, shapes = grid(LIGHTS, widths=widths)
+
+    assert table_rows(markdown_of(tmp_path, lines, shapes)) == LIGHTS
+
+
+def test_text_overflowing_its_cell_across_a_rule_stays_whole(tmp_path):
+    """A note too long for its cell runs over the empty cells beside it, a rule through its
+    words: one cell's text, not three."""
+    note = "Harbour dues collected at the quay"
+    maker = PdfMaker()
+    through = maker._advances("Harbour du|", SIZE, FONT)[-1][1] + 4.0
+    rows = [["Quay", "Ships", "Dues"], ["North", "12", "1,204"], [note, "", ""]]
+    lines, shapes = grid(rows, widths=[through, 60.0, 60.0])
+
+    assert table_rows(markdown_of(tmp_path, lines, shapes))[-1] == [note, "", ""]
+
+
 ITEMS = ["Dredging the inner basin", "Two electric cranes", "A new footpath"]
 
 
