@@ -391,6 +391,7 @@ def render_page(items: list, style: HeadingStyle, fixed_pitch_is_code: bool = Fa
         if (
             fixed_pitch_is_code
             and not isinstance(item, Table)
+            and item.size < style.body_size * HEADING_SIZE_RATIO  # bigger: a title in it
             and all(word.mono for word in item.words)
         ):
             close_paragraph()

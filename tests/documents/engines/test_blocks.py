@@ -95,3 +95,14 @@ def test_a_letter_typed_wholly_in_a_fixed_pitch_font_is_prose(tmp_path):
     blocks = blocks_of(tmp_path, typed)
 
     assert blocks == [" ".join(FIRST_PARAGRAPH_LINES)]
+
+
+def test_a_title_in_bigger_fixed_pitch_type_is_a_heading_not_code(tmp_path):
+    lines = [("Tide tables", 72.0, 60.0, 18.0, "Courier")]
+    lines += [
+        (line, 72.0, 100.0 + 14.0 * i, SIZE, FONT) for i, line in enumerate(FIRST_PARAGRAPH_LINES)
+    ]
+
+    blocks = blocks_of(tmp_path, lines)
+
+    assert blocks[0] == "# Tide tables"
