@@ -123,7 +123,8 @@ class PdfMaker:
         sees them from left to right once `transform` is applied; REVERSED stores each line's
         string backwards in mirrored glyphs, from where the line would end. `pictures` are
         (Pillow image, x, top, width) each, in points from the top-left corner; `shapes` are
-        filled (RECT or DISC, x, top, width, height) each, as browsers draw borders and bullets.
+        filled (RECT, WHITE_RECT or DISC, x, top, width, height) each, as browsers draw borders
+        and bullets.
         """
         page = self.document.new_page(*size)
         for text, x, from_top, font_size, font_name in lines:
