@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from .geometry import Line, Word
 
 CHUNK_GAP_EM = 0.8
@@ -63,17 +65,7 @@ def _with_drop_caps(lines: list[Line], initials: list[Word]) -> list[Line]:
             continue
         first_line = min(beside, key=lambda line: line.top)
         first = first_line.words[0]
-        first_line.words[0] = Word(
-            initial.text + first.text,
-            first.x0,
-            first.top,
-            first.x1,
-            first.bottom,
-            first.size,
-            first.bold,
-            first.italic,
-            first.mono,
-        )
+        first_line.words[0] = replace(first, text=initial.text + first.text)
         first_line.refresh()
     if not unplaced:
         return lines

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 
 from .geometry import RTL_RE, Line, Rule, Word, mostly_right_to_left, right_to_left
@@ -73,7 +72,7 @@ class HeadingStyle:
     offset: int = 0
     bold_marks_headings: bool = True
     shortest_numbers: dict[int, int] = field(default_factory=dict)  # parts, by font level
-    prose_fonts: list[tuple[float, bool]] = field(default_factory=list)  # (size, bold)
+    prose_fonts: list[Line] = field(default_factory=list)  # a line of each paragraph font
 
     @classmethod
     def from_lines(
@@ -98,8 +97,13 @@ class HeadingStyle:
             reverse=True,
         )
         style = cls(body_size, sizes[:5], outlined, prose)
-        in_prose = Counter((line.size, line.bold) for line in lines if id(line) in prose)
-        style.prose_fonts = [font for font, count in in_prose.items() if count >= PROSE_FONT_LINES]
+        by_font: dict[tuple[float, bool], list[Line]] = {}
+        for line in lines:
+            if id(line) in prose:
+                by_font.setdefault((line.size, line.bold), []).append(line)
+        style.prose_fonts = [
+            found[0] for found in by_font.values() if len(found) >= PROSE_FONT_LINES
+        ]
         bold = sum(len(line.text) for line in lines if line.bold)
         style.bold_marks_headings = bold < 0.5 * sum(len(line.text) for line in lines)
         if not outlined:
@@ -174,10 +178,7 @@ class HeadingStyle:
         """Whether the document sets paragraphs in this line's font: then its type is not bigger
         than the body's but a second body's (a notice in small print, the agenda in larger),
         and a short line in it (an address) is a short paragraph."""
-        return any(
-            bold == line.bold and abs(size - line.size) <= 0.12 * max(size, line.size)
-            for size, bold in self.prose_fonts
-        )
+        return any(_same_font(font, line) for font in self.prose_fonts)
 
 
 def _number_parts(text: str) -> int:
@@ -365,7 +366,7 @@ def fixed_pitch_marks_code(words: list[Word]) -> bool:
     return 0 < fixed < CODE_MAX_SHARE * sum(len(word.text) for word in words)
 
 
-def render_page(items: list, style: HeadingStyle, fixed_pitch_is_code: bool = False) -> str:
+def render_page(items: list, style: HeadingStyle, fixed_pitch_is_code: bool) -> str:
     blocks: list[str] = []
     paragraph: list[Line] = []
     code: list[Line] = []
